@@ -1,0 +1,81 @@
+"""Exports load with plain TensorFlow in a fresh process, as the service will load them."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import QUIET_TF, read_events, train_cli
+from training.config import TrainConfig
+from training.export import export_generator
+from training.models import make_pair
+
+RELOAD = """
+import sys, numpy as np, tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+inputs = {"noise": tf.random.normal([16, 100])}
+if sys.argv[2] == "conditional":
+    inputs["labels"] = tf.constant(np.arange(16) % 10, tf.int32)
+images = serve(**inputs)["images"].numpy()
+assert images.shape == (16, 28, 28, 1) and images.dtype == np.float32, images.shape
+assert -1 <= images.min() and images.max() <= 1
+print("ok", sorted(serve.structured_input_signature[1]))
+"""
+
+
+def reload_in_fresh_process(version_dir, kind: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", RELOAD, str(version_dir / "saved_model"), kind],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET_TF},
+        timeout=120,
+    )  # cwd=/ so that nothing of this project is importable
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_export_versions_and_reload_without_project_code(tmp_path):
+    for conditional in (False, True):
+        config = TrainConfig(conditional=conditional)
+        generator, _ = make_pair(conditional)
+        base = tmp_path / ("cdcgan" if conditional else "dcgan")
+        first = export_generator(generator, config, base, {"epochs_trained": 0})
+        second = export_generator(generator, config, base, {"epochs_trained": 0})
+        assert (first.name, second.name) == ("1", "2")
+        assert sorted(p.name for p in base.iterdir()) == ["1", "2"]  # no temporary left
+        info = json.loads((second / "model.json").read_text())
+        assert info["name"] == base.name and info["version"] == 2
+        assert info["conditional"] is conditional and info["noise_dim"] == 100
+        kind = "conditional" if conditional else "plain"
+        expected = "['labels', 'noise']" if conditional else "['noise']"
+        assert expected in reload_in_fresh_process(second, kind)
+
+
+def test_cli_export_after_training(tmp_path, mnist_path):
+    events = tmp_path / "events.jsonl"
+    done = train_cli(
+        "--data",
+        mnist_path,
+        "--limit",
+        "256",
+        "--epochs",
+        1,
+        "--conditional",
+        "--out",
+        tmp_path / "run",
+        "--export",
+        tmp_path / "models" / "digits",
+        "--events",
+        events,
+    )
+    assert done.returncode == 0, done.stderr
+    version = tmp_path / "models" / "digits" / "1"
+    info = json.loads((version / "model.json").read_text())
+    assert info["epochs_trained"] == 1 and info["dataset"]["train_images"] == 256
+    assert info["training"]["conditional"] and info["tensorflow"]
+    assert set(info["final_losses"]) == {"generator", "discriminator"}
+    assert (version / "progress.gif").exists()
+    assert read_events(events)[-2] == {**read_events(events)[-2], "event": "export", "version": 1}
+    reload_in_fresh_process(version, "conditional")

@@ -1,0 +1,132 @@
+"""The training CLI end to end, in real processes: outputs, clean stop, crash, resume."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from PIL import Image
+
+from tests.conftest import QUIET_TF, ROOT, read_events, train_cli
+
+TINY = ("--limit", "512", "--batch-size", "64")
+
+
+def wait_for(events_path, kind: str, proc: subprocess.Popen, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in read_events(events_path) if e["event"] == kind]
+        if found:
+            return found[0]
+        assert proc.poll() is None, f"trainer exited early: {proc.communicate()[1][-2000:]}"
+        time.sleep(0.05)
+    raise AssertionError(f"no {kind} event within {timeout}s")
+
+
+def test_two_epochs_write_losses_samples_gif_and_checkpoint(tmp_path, mnist_path):
+    out, events = tmp_path / "run", tmp_path / "events.jsonl"
+    done = train_cli("--data", mnist_path, *TINY, "--epochs", 2, "--out", out, "--events", events)
+    assert done.returncode == 0, done.stderr
+    log = read_events(events)
+    assert [e["event"] for e in log] == ["start", "epoch", "epoch", "checkpoint", "done"]
+    for epoch in (e for e in log if e["event"] == "epoch"):
+        assert math.isfinite(epoch["g_loss"]) and math.isfinite(epoch["d_loss"])
+        assert epoch["images_per_sec"] > 0 and Image.open(epoch["sample"]).size == (
+            472,
+            472,
+        )  # 4x4 tiles, 2-pixel gaps, x4
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "epoch_0001.png",
+        "epoch_0002.png",
+    ]
+    assert Image.open(out / "progress.gif").n_frames == 2
+    assert (out / "config.json").exists() and (out / "checkpoints" / "checkpoint").exists()
+    assert "epoch 2/2" in done.stderr  # the per-epoch summary line
+
+
+def test_sigterm_checkpoints_then_resume_finishes(tmp_path, mnist_path):
+    out, events = tmp_path / "run", tmp_path / "events.jsonl"
+    args = ("--data", mnist_path, "--limit", "2048", "--batch-size", "32", "--epochs", 3)
+    proc = train_cli(*args, "--out", out, "--events", events, background=True)
+    wait_for(events, "epoch", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert f"--resume --out {out}" in stderr
+    stopped = read_events(events)
+    assert stopped[-1] == {**stopped[-1], "event": "done", "stopped": True}
+    assert stopped[-2]["event"] == "checkpoint"
+
+    done = train_cli(*args, "--out", out, "--events", events, "--resume")
+    assert done.returncode == 0, done.stderr
+    log = read_events(events)
+    starts = [e for e in log if e["event"] == "start"]
+    assert starts[1]["start_epoch"] == stopped[-1]["epochs_done"] + 1
+    assert sorted({e["epoch"] for e in log if e["event"] == "epoch"}) == [1, 2, 3]
+    assert log[-1]["event"] == "done" and not log[-1]["stopped"]
+    assert Image.open(out / "progress.gif").n_frames == 3
+
+
+def test_sigkill_loses_at_most_the_epochs_since_the_checkpoint(tmp_path, mnist_path):
+    out, events = tmp_path / "run", tmp_path / "events.jsonl"
+    args = ("--data", mnist_path, *TINY, "--epochs", 4, "--checkpoint-every", 1, "--out", out)
+    proc = train_cli(*args, "--events", events, background=True)
+    wait_for(events, "checkpoint", proc)
+    proc.kill()
+    proc.communicate()
+    saved = max(e["epoch"] for e in read_events(events) if e["event"] == "checkpoint")
+
+    done = train_cli(*args, "--events", events, "--resume")
+    assert done.returncode == 0, done.stderr
+    log = read_events(events)
+    assert [e for e in log if e["event"] == "start"][-1]["start_epoch"] == saved + 1
+    assert log[-1]["event"] == "done" and log[-1]["epochs_done"] == 4
+
+
+def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path, mnist_path):
+    out = tmp_path / "run"
+    assert train_cli("--data", mnist_path, *TINY, "--epochs", 1, "--out", out).returncode == 0
+    again = train_cli("--data", mnist_path, *TINY, "--epochs", 1, "--out", out)
+    assert again.returncode == 2 and "pass --resume" in again.stderr
+    nothing = train_cli("--resume", "--out", tmp_path / "empty")
+    assert nothing.returncode == 2 and "no run to resume" in nothing.stderr
+
+
+def test_bad_flags_exit_2(tmp_path):
+    for flags in (["--epochs", "0"], ["--beta-1", "1.5"], ["--label-smoothing", "-1"]):
+        done = train_cli(*flags, "--out", tmp_path)
+        assert done.returncode == 2 and "dcgan-train: error:" in done.stderr, flags
+
+
+MIRRORED = """
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from training.config import TrainConfig
+from training.gan import GAN
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+gan = GAN(TrainConfig(batch_size=16), strategy)
+images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+labels = np.zeros(16, "int32")
+ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
+batch = next(iter(strategy.experimental_distribute_dataset(ds)))
+assert len(batch[0].values) == 2, batch
+g, d = gan.train_step(*batch)
+assert np.isfinite(g) and np.isfinite(d), (g, d)
+print("replicas", strategy.num_replicas_in_sync, "losses", g, d)
+"""
+
+
+def test_mirrored_strategy_over_two_logical_cpus_runs_a_step():
+    done = subprocess.run(
+        [sys.executable, "-c", MIRRORED],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET_TF},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "replicas 2" in done.stdout

@@ -1,0 +1,238 @@
+"""`python -m training` / `dcgan-train`: flags onto a TrainConfig, then train_and_evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from pathlib import Path
+
+from training.config import TrainConfig
+
+log = logging.getLogger("training")
+DEFAULTS = TrainConfig()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # SUPPRESS: only flags given on the command line appear, so --resume can tell what changed.
+    p = argparse.ArgumentParser(
+        prog="dcgan-train",
+        description="Train the TensorFlow DCGAN tutorial's GAN on MNIST; resume; export.",
+        argument_default=argparse.SUPPRESS,
+    )
+    d = DEFAULTS
+    p.add_argument(
+        "--data",
+        help="Keras mnist.npz or folder of MNIST IDX files "
+        "(default: $MNIST_PATH, else keras.datasets.mnist)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder for checkpoints, samples, GIF and config "
+        "(default: runs/dcgan, or runs/cdcgan with --conditional)",
+    )
+    p.add_argument("--epochs", type=int, help=f"total epochs to train (default: {d.epochs})")
+    p.add_argument("--batch-size", type=int, help=f"global batch size (default: {d.batch_size})")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        help=f"Adam learning rate of both networks (default: {d.learning_rate})",
+    )
+    p.add_argument("--beta-1", type=float, help=f"Adam beta_1 (default: {d.beta_1})")
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        help="one-sided: the discriminator's real targets become 1 - this (default: 0)",
+    )
+    p.add_argument("--seed", type=int, help=f"random seed (default: {d.seed})")
+    p.add_argument(
+        "--conditional",
+        action="store_true",
+        help="train the class-conditional pair, G(noise, digit)",
+    )
+    p.add_argument(
+        "--mixed-precision",
+        choices=["float32", "bfloat16"],
+        help="compute dtype; variables stay float32 (default: float32)",
+    )
+    p.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        help=f"epochs between checkpoints (default: {d.checkpoint_every})",
+    )
+    p.add_argument(
+        "--eval-every",
+        type=int,
+        metavar="K",
+        help="every K epochs (and at the end) score 10,000 samples with "
+        "training.evaluate and add the numbers to the epoch event (default: off)",
+    )
+    p.add_argument(
+        "--classifier",
+        type=Path,
+        default=Path("models/mnist-classifier"),
+        help="the evaluation classifier's folder (default: models/mnist-classifier)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        default=False,
+        help="continue the run in --out from its latest checkpoint; flags given now "
+        "override its saved ones",
+    )
+    p.add_argument(
+        "--export",
+        type=Path,
+        metavar="MODELS/NAME",
+        help="at the end, export the generator as MODELS/NAME/<next version>",
+    )
+    p.add_argument(
+        "--events", metavar="FILE", help="append JSON-lines events to FILE ('-' for stdout)"
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False,
+        help="debug logging, and tracebacks on errors",
+    )
+    return p
+
+
+def make_config(args: argparse.Namespace, saved: TrainConfig | None) -> TrainConfig:
+    """Saved config (on resume) or defaults, overridden by the flags given."""
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if hasattr(args, f.name)
+    }
+    base = saved or DEFAULTS
+    if saved and "conditional" in given and given["conditional"] != saved.conditional:
+        raise ValueError("--conditional cannot change on --resume")
+    config = base.replace(**given)
+    if config.eval_every < 0:
+        raise ValueError("--eval-every must be 0 (off) or more")
+    for name in ("epochs", "batch_size", "checkpoint_every"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    if config.limit is not None and config.limit < 1:
+        raise ValueError("--limit must be at least 1")
+    if config.learning_rate <= 0 or not 0 <= config.beta_1 < 1:
+        raise ValueError("--learning-rate must be > 0 and --beta-1 in [0, 1)")
+    if not 0 <= config.label_smoothing < 1:
+        raise ValueError("--label-smoothing must be in [0, 1)")
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    conditional = getattr(args, "conditional", False)
+    out: Path = getattr(args, "out", Path("runs") / ("cdcgan" if conditional else "dcgan"))
+    try:
+        saved = TrainConfig.load(out / "config.json") if args.resume else None
+    except FileNotFoundError:
+        return _fail(f"{out}: no run to resume (no config.json)", 2)
+    try:
+        config = make_config(args, saved)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    return _run(config, out, args)
+
+
+def _run(config: TrainConfig, out: Path, args: argparse.Namespace) -> int:
+    """Train and export, turning every failure into one line, an `error` event and a status."""
+    from training.data import DataError
+    from training.events import EventWriter
+    from training.train import RunError, StopFlag
+
+    events = EventWriter(getattr(args, "events", None))
+    try:
+        with StopFlag() as stop:
+            _train_and_export(config, out, args, events, stop)
+        return 0
+    except (DataError, RunError) as exc:
+        events.emit("error", message=str(exc))
+        return _fail(str(exc), 2)
+    except Exception as exc:
+        events.emit("error", message=f"{type(exc).__name__}: {exc}")
+        if args.verbose:
+            raise
+        return _fail(f"{type(exc).__name__}: {exc} (run with --verbose for the traceback)", 1)
+    finally:
+        events.close()
+
+
+def _train_and_export(config, out, args, events, stop) -> None:
+    from training.data import load_mnist
+    from training.train import train_and_evaluate
+
+    mnist = load_mnist(getattr(args, "data", None))
+    gan, result = train_and_evaluate(
+        config,
+        out,
+        mnist,
+        resume=args.resume,
+        events=events,
+        stop=stop,
+        evaluate=_evaluator(config, mnist, args),
+    )
+    if result.stopped:
+        log.info(
+            "stopped after epoch %d; continue with: dcgan-train --resume --out %s",
+            result.epochs_done,
+            out,
+        )
+    elif hasattr(args, "export"):
+        from training.export import export_generator
+
+        train_images = min(len(mnist.x_train), config.limit or len(mnist.x_train))
+        path = export_generator(
+            gan.generator,
+            config,
+            args.export,
+            {
+                "epochs_trained": result.epochs_done,
+                "dataset": {"source": mnist.source, "train_images": train_images},
+                "final_losses": {"generator": result.g_loss, "discriminator": result.d_loss},
+                "images_per_sec": round(result.images_per_sec, 1),
+                "metrics": result.metrics,
+            },
+            extra_files=(out / "progress.gif",),
+        )
+        events.emit("export", path=str(path), version=int(path.name))
+    events.emit("done", epochs_done=result.epochs_done, stopped=result.stopped)
+
+
+def _evaluator(config: TrainConfig, mnist, args: argparse.Namespace):
+    """The --eval-every hook: scores the generator as training.evaluate would an export."""
+    if not config.eval_every:
+        return None
+    from training.evaluate import Evaluator, load_classifier
+
+    evaluator = Evaluator(load_classifier(args.classifier, mnist), mnist)
+    return lambda gan: evaluator.evaluate(
+        lambda noise, labels: gan.generate(noise, labels).numpy(),
+        config.conditional,
+        config.noise_dim,
+    )
+
+
+def _setup_logging(verbose: bool) -> None:
+    """Our lines on stderr, once each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False  # TensorFlow puts a handler on the root logger
+    # Silences TensorFlow's C++ warnings (its first start-up lines print regardless).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"dcgan-train: error: {message}", file=sys.stderr)
+    return status

@@ -1,0 +1,101 @@
+"""Export a generator as a self-contained SavedModel plus `model.json`, as a new integer version.
+
+The contract with the service: `serving_default` takes `noise` float32 [N, noise_dim] (and `labels`
+int32 [N] when conditional) and returns `images` float32 [N, 28, 28, 1] in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from training.config import IMAGE_SHAPE, TrainConfig
+from training.models import make_pair
+
+log = logging.getLogger("training")
+
+
+class _Serving(tf.Module):
+    def __init__(self, generator: keras.Model, conditional: bool, noise_dim: int):
+        super().__init__()
+        self.generator = generator
+        noise = tf.TensorSpec([None, noise_dim], tf.float32, name="noise")
+        if conditional:
+            labels = tf.TensorSpec([None], tf.int32, name="labels")
+            self.serve = tf.function(self._conditional, input_signature=[noise, labels])
+        else:
+            self.serve = tf.function(self._unconditional, input_signature=[noise])
+
+    def _unconditional(self, noise):
+        return {"images": tf.cast(self.generator(noise, training=False), tf.float32)}
+
+    def _conditional(self, noise, labels):
+        images = self.generator([noise, labels], training=False)
+        return {"images": tf.cast(images, tf.float32)}
+
+
+def float32_copy(generator: keras.Model, config: TrainConfig) -> keras.Model:
+    """The same weights in a float32 generator, so a bfloat16 run serves exactly everywhere."""
+    copy, _ = make_pair(config.conditional, config.noise_dim, "float32")
+    copy.set_weights(generator.get_weights())
+    return copy
+
+
+def next_version(base: Path) -> int:
+    versions = [int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export_generator(
+    generator: keras.Model,
+    config: TrainConfig,
+    base: Path,
+    metadata: dict,
+    extra_files: tuple[Path, ...] = (),
+) -> Path:
+    """Write `base/<next version>/` atomically: a temporary folder renamed when complete."""
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / f".tmp-export-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    module = _Serving(float32_copy(generator, config), config.conditional, config.noise_dim)
+    tf.saved_model.save(
+        module, str(tmp / "saved_model"), signatures={"serving_default": module.serve}
+    )
+    for path in extra_files:
+        if path.exists():
+            shutil.copy2(path, tmp / path.name)
+    while True:  # another exporter may take a version number between our look and our rename
+        version = next_version(base)
+        info = {
+            "name": base.name,
+            "version": version,
+            "conditional": config.conditional,
+            "noise_dim": config.noise_dim,
+            "image_shape": list(IMAGE_SHAPE),
+            "signature": {
+                "inputs": {"noise": [None, config.noise_dim]}
+                | ({"labels": [None]} if config.conditional else {}),
+                "outputs": {"images": [None, *IMAGE_SHAPE]},
+                "range": [-1.0, 1.0],
+            },
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "tensorflow": tf.__version__,
+            "training": config.to_dict(),
+            **metadata,
+        }
+        (tmp / "model.json").write_text(json.dumps(info, indent=2) + "\n")
+        try:
+            tmp.rename(base / str(version))
+            break
+        except OSError:
+            if not (base / str(version)).exists():
+                raise
+    log.info("exported %s", base / str(version))
+    return base / str(version)

@@ -1,0 +1,110 @@
+"""The GAN: both networks, their optimizers and the one training step, under a strategy."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import keras
+import tensorflow as tf
+
+from training.config import TrainConfig
+from training.models import make_pair
+
+log = logging.getLogger("training")
+
+
+def pick_strategy() -> tf.distribute.Strategy:
+    """Several machines when TF_CONFIG is set, several GPUs when visible, else the default."""
+    if os.environ.get("TF_CONFIG"):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif len(tf.config.list_logical_devices("GPU")) > 1:
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    log.info(
+        "strategy %s with %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync
+    )
+    return strategy
+
+
+def is_chief() -> bool:
+    """Only the chief writes samples, events and exports in a multi-worker run."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task")
+    if not task:
+        return True
+    if "chief" in tf_config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and task.get("index", 0) == 0
+
+
+def _bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Per-example binary cross-entropy from logits, as the tutorial's BinaryCrossentropy."""
+    logits = tf.cast(logits, tf.float32)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(targets, logits), axis=-1)
+
+
+class GAN:
+    """G and D with one Adam each; `train_step` runs one distributed step on a batch."""
+
+    def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy):
+        self.config = config
+        self.strategy = strategy
+        dtype = "mixed_bfloat16" if config.mixed_precision == "bfloat16" else "float32"
+        with strategy.scope():
+            self.generator, self.discriminator = make_pair(
+                config.conditional, config.noise_dim, dtype
+            )
+            self.g_opt = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+            self.d_opt = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+            # Built now, not on the first step, so a checkpoint can restore their slots.
+            self.g_opt.build(self.generator.trainable_variables)
+            self.d_opt.build(self.discriminator.trainable_variables)
+        self._step = tf.function(self._distributed_step, reduce_retracing=True)
+
+    def generate(self, noise, labels=None, training: bool = False) -> tf.Tensor:
+        inputs = [noise, labels] if self.config.conditional else noise
+        return self.generator(inputs, training=training)
+
+    def train_step(self, images, labels) -> tuple[float, float]:
+        """One step on a (distributed) batch; returns the mean G and D losses."""
+        g_loss, d_loss = self._step(images, labels)
+        return float(g_loss), float(d_loss)
+
+    def _distributed_step(self, images, labels):
+        g_loss, d_loss = self.strategy.run(self._replica_step, args=(images, labels))
+        reduce = tf.distribute.ReduceOp.SUM
+        return (
+            self.strategy.reduce(reduce, g_loss, axis=None),
+            self.strategy.reduce(reduce, d_loss, axis=None),
+        )
+
+    def _replica_step(self, images, labels):
+        cfg = self.config
+        batch = tf.shape(images)[0]
+        # Stateless noise keyed by (seed, step, replica): a resumed run draws what it would have.
+        ctx = tf.distribute.get_replica_context()
+        step = tf.cast(self.g_opt.iterations, tf.int32) * ctx.num_replicas_in_sync
+        key = tf.stack([tf.constant(cfg.seed, tf.int32), step + ctx.replica_id_in_sync_group])
+        noise = tf.random.stateless_normal([batch, cfg.noise_dim], seed=key)
+        real_in = [images, labels] if cfg.conditional else images
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generate(noise, labels, training=True)
+            fake_in = [fake, labels] if cfg.conditional else fake
+            real_logits = self.discriminator(real_in, training=True)
+            fake_logits = self.discriminator(fake_in, training=True)
+            g_per_example = _bce(tf.ones_like(fake_logits), fake_logits)
+            real_targets = tf.ones_like(real_logits) * (1.0 - cfg.label_smoothing)
+            d_per_example = _bce(real_targets, real_logits) + _bce(
+                tf.zeros_like(fake_logits), fake_logits
+            )
+            # Averaged over the global batch, so replicas' gradients sum to the mean's.
+            g_loss = tf.nn.compute_average_loss(g_per_example)
+            d_loss = tf.nn.compute_average_loss(d_per_example)
+        g_vars = self.generator.trainable_variables
+        d_vars = self.discriminator.trainable_variables
+        self.g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        self.d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        return g_loss, d_loss

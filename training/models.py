@@ -1,0 +1,79 @@
+"""The TensorFlow DCGAN tutorial's generator and discriminator, and a class-conditional pair."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from training.config import IMAGE_SHAPE, NOISE_DIM, NUM_CLASSES
+
+LABEL_EMBEDDING = 50
+
+
+def _generator_body(x, dtype: str):
+    """Everything after the noise input, layer for layer as the tutorial."""
+    x = layers.Dense(7 * 7 * 256, use_bias=False, dtype=dtype)(x)
+    x = layers.BatchNormalization(dtype=dtype)(x)
+    x = layers.LeakyReLU(dtype=dtype)(x)
+    x = layers.Reshape((7, 7, 256), dtype=dtype)(x)
+    x = layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False, dtype=dtype)(x)
+    x = layers.BatchNormalization(dtype=dtype)(x)
+    x = layers.LeakyReLU(dtype=dtype)(x)
+    x = layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False, dtype=dtype)(x)
+    x = layers.BatchNormalization(dtype=dtype)(x)
+    x = layers.LeakyReLU(dtype=dtype)(x)
+    # float32 output whatever the compute policy, so images and losses stay exact.
+    return layers.Conv2DTranspose(
+        1, 5, strides=2, padding="same", use_bias=False, activation="tanh", dtype="float32"
+    )(x)
+
+
+def _discriminator_body(x, dtype: str):
+    x = layers.Conv2D(64, 5, strides=2, padding="same", dtype=dtype)(x)
+    x = layers.LeakyReLU(dtype=dtype)(x)
+    x = layers.Dropout(0.3, dtype=dtype)(x)
+    x = layers.Conv2D(128, 5, strides=2, padding="same", dtype=dtype)(x)
+    x = layers.LeakyReLU(dtype=dtype)(x)
+    x = layers.Dropout(0.3, dtype=dtype)(x)
+    x = layers.Flatten(dtype=dtype)(x)
+    return layers.Dense(1, dtype="float32")(x)
+
+
+def make_generator(noise_dim: int = NOISE_DIM, dtype: str = "float32") -> keras.Model:
+    """noise [N, noise_dim] -> images [N, 28, 28, 1] in [-1, 1]."""
+    noise = keras.Input((noise_dim,), name="noise")
+    return keras.Model(noise, _generator_body(noise, dtype), name="generator")
+
+
+def make_discriminator(dtype: str = "float32") -> keras.Model:
+    """images [N, 28, 28, 1] -> real/fake logits [N, 1]."""
+    image = keras.Input(IMAGE_SHAPE, name="image")
+    return keras.Model(image, _discriminator_body(image, dtype), name="discriminator")
+
+
+def make_conditional_generator(noise_dim: int = NOISE_DIM, dtype: str = "float32") -> keras.Model:
+    """(noise, label) -> image of that digit: a label embedding joined to the noise."""
+    noise = keras.Input((noise_dim,), name="noise")
+    label = keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(NUM_CLASSES, LABEL_EMBEDDING, dtype=dtype)(label)
+    x = layers.Concatenate(dtype=dtype)([noise, embedded])
+    return keras.Model([noise, label], _generator_body(x, dtype), name="conditional_generator")
+
+
+def make_conditional_discriminator(dtype: str = "float32") -> keras.Model:
+    """(image, label) -> logits: a learned 28x28 label map joined to the image as a channel."""
+    image = keras.Input(IMAGE_SHAPE, name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    label_map = layers.Embedding(NUM_CLASSES, 28 * 28, dtype=dtype)(label)
+    label_map = layers.Reshape((28, 28, 1), dtype=dtype)(label_map)
+    x = layers.Concatenate(dtype=dtype)([image, label_map])
+    return keras.Model(
+        [image, label], _discriminator_body(x, dtype), name="conditional_discriminator"
+    )
+
+
+def make_pair(conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "float32"):
+    """(generator, discriminator) for a run; dtype is a Keras dtype policy name."""
+    if conditional:
+        return make_conditional_generator(noise_dim, dtype), make_conditional_discriminator(dtype)
+    return make_generator(noise_dim, dtype), make_discriminator(dtype)
