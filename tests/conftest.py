@@ -50,3 +50,113 @@ def read_events(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def export_tiny(base: Path, conditional: bool, seed: int) -> Path:
+    """An untrained generator of the real architecture, exported as the trainer would."""
+    import keras
+
+    from training.config import TrainConfig
+    from training.export import export_generator
+    from training.models import make_pair
+
+    keras.utils.set_random_seed(seed)
+    generator, _ = make_pair(conditional)
+    return export_generator(generator, TrainConfig(conditional=conditional), base, {})
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    """dcgan@1, dcgan@2 (active), cdcgan@1 (conditional), broken@1 (unreadable) and a folder
+    without versions (like the evaluation classifier), which is not a generator."""
+    root = tmp_path_factory.mktemp("models")
+    export_tiny(root / "dcgan", conditional=False, seed=1)
+    export_tiny(root / "dcgan", conditional=False, seed=2)
+    export_tiny(root / "cdcgan", conditional=True, seed=3)
+    (root / "broken" / "1").mkdir(parents=True)
+    (root / "broken" / "1" / "model.json").write_text("{not json")
+    (root / "mnist-classifier").mkdir()
+    return root
+
+
+@pytest.fixture(scope="session")
+def settings(models_dir, tmp_path_factory):
+    from app.config import Settings
+
+    return Settings(models_dir=models_dir, data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def tiles(png: bytes, n: int, cols: int, scale: int = 1) -> list:
+    """Cut a grid PNG back into its n 28x28 tiles (numpy arrays)."""
+    import io
+
+    from PIL import Image
+
+    canvas = np.asarray(Image.open(io.BytesIO(png)))[::scale, ::scale]
+    step = 28 + 2
+    return [
+        canvas[
+            (i // cols) * step : (i // cols) * step + 28, (i % cols) * step : (i % cols) * step + 28
+        ]
+        for i in range(n)
+    ]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict, *args: str) -> tuple[subprocess.Popen, str]:
+    """A real `uvicorn app.main:app` on a free loopback port; returns (process, base URL)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **QUIET_TF, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(proc: subprocess.Popen, url: str, timeout: float = 90) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited {proc.returncode}: {proc.stderr.read()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server not ready in time")

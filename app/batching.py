@@ -1,0 +1,126 @@
+"""Dynamic batching: concurrent requests share one generator call, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from app.metrics import Metrics
+from app.registry import ModelVersion
+
+log = logging.getLogger("app")
+
+
+class Overloaded(Exception):
+    """The queue is full; the client should retry later."""
+
+
+@dataclasses.dataclass
+class _Item:
+    model: ModelVersion
+    noise: np.ndarray
+    labels: np.ndarray | None
+    future: asyncio.Future
+
+
+class Batcher:
+    """Queues generation requests and runs them in batches on one generator thread.
+
+    A batch takes what arrives within `max_wait_ms` of its first request, up to `max_images`
+    images; requests for different models in one batch get one call per model.
+    """
+
+    def __init__(self, max_images: int, max_wait_ms: float, queue_limit: int, metrics: Metrics):
+        self.max_images = max_images
+        self.max_wait = max_wait_ms / 1000
+        self.metrics = metrics
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_limit)
+        # One thread: TensorFlow already spreads a call over the cores.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="generator")
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="batcher")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._executor.shutdown(wait=True)
+
+    async def generate(
+        self, model: ModelVersion, noise: np.ndarray, labels: np.ndarray | None
+    ) -> np.ndarray:
+        """uint8 pixels [N, 28, 28] for these inputs; raises Overloaded when the queue is full."""
+        future = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Item(model, noise, labels, future))
+        except asyncio.QueueFull:
+            self.metrics.queue_rejected.inc()
+            raise Overloaded from None
+        self.metrics.queue_depth.set(self._queue.qsize())
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        carry: _Item | None = None
+        while True:
+            first = carry or await self._queue.get()
+            batch, carry = await self._collect(first)
+            self.metrics.queue_depth.set(self._queue.qsize())
+            for model, items in _by_model(batch):
+                try:
+                    pixels = await loop.run_in_executor(self._executor, _call, model, items)
+                except Exception as exc:
+                    log.exception("generator call failed for %s", model.ref)
+                    for item in items:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
+                    continue
+                self.metrics.observe_batch(model.ref, len(items), len(pixels))
+                start = 0
+                for item in items:
+                    if not item.future.done():  # the client may have gone away
+                        item.future.set_result(pixels[start : start + len(item.noise)])
+                    start += len(item.noise)
+
+    async def _collect(self, first: _Item) -> tuple[list[_Item], _Item | None]:
+        """`first` plus what arrives in time and fits; the first item that does not fit is
+        carried over to the next batch."""
+        batch, total = [first], len(first.noise)
+        deadline = asyncio.get_running_loop().time() + self.max_wait
+        while total < self.max_images:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+            if total + len(item.noise) > self.max_images:
+                return batch, item
+            batch.append(item)
+            total += len(item.noise)
+        return batch, None
+
+
+def _by_model(batch: list[_Item]) -> list[tuple[ModelVersion, list[_Item]]]:
+    groups: dict[int, tuple[ModelVersion, list[_Item]]] = {}
+    for item in batch:
+        groups.setdefault(id(item.model), (item.model, []))[1].append(item)
+    return list(groups.values())
+
+
+def _call(model: ModelVersion, items: list[_Item]) -> np.ndarray:
+    noise = np.concatenate([item.noise for item in items])
+    labels = None
+    if model.conditional:
+        labels = np.concatenate([item.labels for item in items]).astype(np.int32)
+    return model.generate(noise, labels)

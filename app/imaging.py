@@ -1,0 +1,54 @@
+"""Pixels to PNG grids, strips and animated GIFs."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import Image
+
+GAP = 2
+
+
+def default_cols(n: int) -> int:
+    return math.ceil(math.sqrt(n))
+
+
+def grid(pixels: np.ndarray, cols: int) -> np.ndarray:
+    """uint8 [N, h, w] -> one uint8 canvas, row-major, 2-pixel black gaps between tiles."""
+    n, h, w = pixels.shape
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    canvas = np.zeros((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), np.uint8)
+    for i, tile in enumerate(pixels):
+        r, c = divmod(i, cols)
+        canvas[r * (h + GAP) : r * (h + GAP) + h, c * (w + GAP) : c * (w + GAP) + w] = tile
+    return canvas
+
+
+def upscale(canvas: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour integer upscaling."""
+    return canvas if scale == 1 else canvas.repeat(scale, 0).repeat(scale, 1)
+
+
+def png_bytes(canvas: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(canvas).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def grid_png(pixels: np.ndarray, cols: int, scale: int) -> bytes:
+    """An 8-bit grayscale PNG of the grid."""
+    return png_bytes(upscale(grid(pixels, cols), scale))
+
+
+def gif_bytes(pixels: np.ndarray, scale: int, frame_ms: int = 60) -> bytes:
+    """An endlessly looping GIF that walks the frames forward, then back."""
+    frames = [Image.fromarray(upscale(p, scale)) for p in pixels]
+    frames += frames[-2:0:-1]
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0
+    )
+    return buffer.getvalue()

@@ -1,0 +1,128 @@
+"""The FastAPI app: settings, lifespan (models, batcher), routers; and the dcgan-serve command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.batching import Batcher
+from app.cache import ImageCache
+from app.config import Settings
+from app.metrics import Metrics, MetricsMiddleware
+from app.registry import ModelRegistry
+from app.routes import generate, health, models
+
+log = logging.getLogger("app")
+
+
+class StartupError(RuntimeError):
+    """The service cannot serve anything; uvicorn prints just this message."""
+
+
+def configure_devices() -> str:
+    """Use a GPU when TensorFlow sees one (growing its memory as needed); say which."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)
+    device = f"GPU ({', '.join(g.name for g in gpus)})" if gpus else "CPU"
+    log.info("TensorFlow %s computes on %s", tf.__version__, device)
+    return device
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings: Settings = app.state.settings
+    _setup_logging(settings.log_level)
+    configure_devices()
+    registry = ModelRegistry(settings.models_dir, settings.default_model)
+    if settings.models_dir.is_dir():
+        registry.load_all()
+    if not registry.active:
+        failures = [m for versions in registry.versions.values() for m in versions.values()]
+        reasons = "; ".join(f"{m.ref}: {m.error}" for m in failures) or "no NAME/VERSION folders"
+        raise StartupError(f"no servable model in {settings.models_dir}/ ({reasons})")
+    for name, version in sorted(registry.active.items()):
+        log.info("serving %s@%d%s", name, version, " (default)" if name == registry.default else "")
+    app.state.registry = registry
+    app.state.cache = ImageCache(settings.cache_bytes)
+    app.state.batcher = Batcher(
+        settings.batch_max_images,
+        settings.batch_max_wait_ms,
+        settings.queue_limit,
+        app.state.metrics,
+    )
+    app.state.batcher.start()
+    try:
+        yield
+    finally:
+        await app.state.batcher.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="dcgan-digits",
+        summary="Handwritten digits from a DCGAN trained on MNIST.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or Settings()
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    for module in (generate, models, health):
+        app.include_router(module.router)
+    return app
+
+
+class _OneLineStartupError(logging.Filter):
+    """uvicorn logs a failed start-up with its traceback; for StartupError keep the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if f"{__name__}.StartupError: " in text:
+            record.msg, record.args = text.rsplit("StartupError: ", 1)[1].strip(), ()
+        return True
+
+
+def _setup_logging(level: str) -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level.upper())
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _OneLineStartupError) for f in uvicorn_error.filters):
+        uvicorn_error.addFilter(_OneLineStartupError())
+
+
+app = create_app()
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """dcgan-serve: uvicorn with the settings' host, port and workers as defaults."""
+    import uvicorn
+
+    settings = Settings()
+    parser = argparse.ArgumentParser(prog="dcgan-serve", description="Serve dcgan-digits.")
+    parser.add_argument("--host", default=settings.host, help=f"default: {settings.host}")
+    parser.add_argument("--port", type=int, default=settings.port, help=f"default: {settings.port}")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=settings.workers,
+        help=f"processes, each with its own models (default: {settings.workers})",
+    )
+    args = parser.parse_args(argv)
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+    )

@@ -1,0 +1,246 @@
+"""GET /generate and GET /interpolate: generated digits as PNG grids, strips and GIFs."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.batching import Batcher, Overloaded
+from app.deps import (
+    BatcherDep,
+    CacheDep,
+    MetricsDep,
+    RegistryDep,
+    SettingsDep,
+    query_error,
+    resolve_model,
+)
+from app.generation import labels_for, noise_for, slerp
+from app.imaging import default_cols, gif_bytes, grid_png
+from app.metrics import Metrics
+from app.registry import ModelVersion
+
+router = APIRouter(tags=["generate"])
+MODEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}(@[0-9]{1,9})?$"
+
+ModelQuery = Annotated[
+    str | None,
+    Query(
+        pattern=MODEL_PATTERN,
+        examples=["dcgan", "cdcgan@1"],
+        description="`name` (its active version) or `name@version`; default: the default model.",
+    ),
+]
+SeedQuery = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=2**32 - 1,
+        examples=[42],
+        description="Noise seed. The same seed, model version and parameters give the same bytes; "
+        "when absent a random seed is chosen and returned in `X-Seed`.",
+    ),
+]
+DigitQuery = Annotated[
+    int | None,
+    Query(ge=0, le=9, examples=[7], description="Conditional models only: draw this digit."),
+]
+IfNoneMatch = Annotated[
+    str | None, Header(description="An ETag from an earlier response: 304 when it still matches.")
+]
+
+
+def _image_responses(media_type: str) -> dict:
+    return {
+        200: {
+            "content": {media_type: {}},
+            "description": f"The image ({media_type}). Headers: "
+            "`X-Seed`, `X-Model` (name@version), `ETag`, `Cache-Control`.",
+        },
+        304: {"description": "Not modified: `If-None-Match` matched the ETag."},
+        404: {"description": "Unknown model or version."},
+        422: {"description": "A parameter is out of range or malformed."},
+        503: {"description": "The generator queue is full: retry after `Retry-After` seconds."},
+    }
+
+
+@router.get("/generate", response_class=Response, responses=_image_responses("image/png"))
+async def generate(
+    registry: RegistryDep,
+    batcher: BatcherDep,
+    cache: CacheDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    n: Annotated[int, Query(ge=1, le=256, examples=[16], description="Number of digits.")] = 16,
+    seed: SeedQuery = None,
+    model: ModelQuery = None,
+    digit: DigitQuery = None,
+    digits: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9](,[0-9])*$",
+            examples=["0,1,2,3,4,5,6,7,8,9"],
+            description="Conditional models only: one digit per image, repeated to fill n. "
+            "Without digit or digits a conditional grid cycles 0..9.",
+        ),
+    ] = None,
+    cols: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=256,
+            examples=[4],
+            description="Grid columns (default ceil(sqrt(n)), at most n).",
+        ),
+    ] = None,
+    scale: Annotated[
+        int, Query(ge=1, le=8, examples=[4], description="Integer nearest-neighbour upscaling.")
+    ] = 1,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """A PNG grid of n generated digits, white on black, 2-pixel gaps."""
+    version = resolve_model(registry, model)
+    labels = _labels(version, n, digit, digits)
+    seeded, seed = seed is not None, seed if seed is not None else secrets.randbelow(2**32)
+    cols = min(cols or default_cols(n), n)
+    key = f"grid|{version.ref}|{n}|{seed}|{_labels_key(labels)}|{cols}|{scale}"
+    headers = _headers(key, seed, version, seeded, settings.cache_max_age)
+    if if_none_match and _matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    png = cache.get(key) if seeded else None
+    _count_cache(metrics, png)
+    if png is None:
+        pixels = await _generate(batcher, version, noise_for(seed, n, version.noise_dim), labels)
+        png = await run_in_threadpool(grid_png, pixels, cols, scale)
+        if seeded:
+            cache.put(key, png)
+    return Response(png, media_type="image/png", headers=headers)
+
+
+@router.get(
+    "/interpolate",
+    response_class=Response,
+    responses=_image_responses("image/png")
+    | {
+        200: {
+            "content": {"image/png": {}, "image/gif": {}},
+            "description": "A strip PNG, or an animated GIF with `format=gif`.",
+        }
+    },
+)
+async def interpolate(
+    registry: RegistryDep,
+    batcher: BatcherDep,
+    cache: CacheDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    seed_a: Annotated[
+        int, Query(ge=0, le=2**32 - 1, examples=[1], description="Seed of the first digit.")
+    ],
+    seed_b: Annotated[
+        int, Query(ge=0, le=2**32 - 1, examples=[2], description="Seed of the last digit.")
+    ],
+    steps: Annotated[
+        int, Query(ge=8, le=64, examples=[16], description="Images from A to B, ends included.")
+    ] = 16,
+    model: ModelQuery = None,
+    digit: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=9,
+            examples=[7],
+            description="Conditional models only: the digit drawn (default 0).",
+        ),
+    ] = None,
+    format: Annotated[
+        Literal["png", "gif"],
+        Query(description="`png`: one strip; `gif`: an animation walking A to B and back."),
+    ] = "png",
+    scale: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=8,
+            examples=[4],
+            description=("Integer nearest-neighbour upscaling (default 1 for png, 4 for gif)."),
+        ),
+    ] = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """Walk the latent space from seed A's noise to seed B's by spherical interpolation."""
+    version = resolve_model(registry, model)
+    if digit is None and version.conditional:
+        digit = 0
+    labels = _labels(version, steps, digit, None)
+    scale = scale or (4 if format == "gif" else 1)
+    key = f"interp|{version.ref}|{seed_a}|{seed_b}|{steps}|{_labels_key(labels)}|{format}|{scale}"
+    headers = _headers(key, seed_a, version, True, settings.cache_max_age)
+    if if_none_match and _matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    body = cache.get(key)
+    _count_cache(metrics, body)
+    if body is None:
+        a = noise_for(seed_a, 1, version.noise_dim)[0]
+        b = noise_for(seed_b, 1, version.noise_dim)[0]
+        pixels = await _generate(batcher, version, slerp(a, b, steps), labels)
+        if format == "gif":
+            body = await run_in_threadpool(gif_bytes, pixels, scale)
+        else:
+            body = await run_in_threadpool(grid_png, pixels, steps, scale)
+        cache.put(key, body)
+    return Response(body, media_type=f"image/{format}", headers=headers)
+
+
+def _labels(version: ModelVersion, n: int, digit: int | None, digits: str | None):
+    """Labels for a conditional model; 422 when digits are asked of an unconditional one."""
+    if not version.conditional:
+        for name, value in (("digit", digit), ("digits", digits)):
+            if value is not None:
+                raise query_error(
+                    name,
+                    f"model {version.ref} is not conditional; "
+                    "drop this parameter or pick a conditional model",
+                )
+        return None
+    if digit is not None and digits is not None:
+        raise query_error("digits", "give digit or digits, not both")
+    return labels_for(n, digit, [int(d) for d in digits.split(",")] if digits else None)
+
+
+def _labels_key(labels: np.ndarray | None) -> str:
+    return "-" if labels is None else ",".join(map(str, labels.tolist()))
+
+
+async def _generate(batcher: Batcher, version: ModelVersion, noise, labels) -> np.ndarray:
+    try:
+        return await batcher.generate(version, noise, labels)
+    except Overloaded:
+        raise HTTPException(
+            503, "the generator queue is full; retry shortly", headers={"Retry-After": "1"}
+        ) from None
+
+
+def _count_cache(metrics: Metrics, cached: bytes | None) -> None:
+    (metrics.cache_misses if cached is None else metrics.cache_hits).inc()
+
+
+def _headers(key: str, seed: int, version: ModelVersion, seeded: bool, max_age: int) -> dict:
+    etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+    cache_control = f"public, max-age={max_age}, immutable" if seeded else "no-store"
+    return {
+        "ETag": etag,
+        "Cache-Control": cache_control,
+        "X-Seed": str(seed),
+        "X-Model": version.ref,
+    }
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
