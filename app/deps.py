@@ -1,36 +1,60 @@
-"""FastAPI dependencies: what routes need, taken from app.state (filled by the lifespan)."""
+"""FastAPI dependencies: what routes need, taken from app.state (filled by the lifespan).
+
+They are `async` so that FastAPI calls them on the event loop, not through a thread pool.
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 
 from app.batching import Batcher
 from app.cache import ImageCache
 from app.config import Settings
+from app.jobs import JobManager
 from app.metrics import Metrics
 from app.registry import ModelRegistry, ModelVersion, UnknownModel
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
 
-def get_batcher(request: Request) -> Batcher:
+async def get_batcher(request: Request) -> Batcher:
     return request.app.state.batcher
 
 
-def get_cache(request: Request) -> ImageCache:
+async def get_cache(request: Request) -> ImageCache:
     return request.app.state.cache
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
+
+
+async def get_jobs(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
+async def require_token(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
+) -> None:
+    """401 unless the request carries the configured bearer token (when one is set)."""
+    token = request.app.state.settings.api_token
+    if token is None:
+        return
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(
+            401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 def resolve_model(registry: ModelRegistry, spec: str | None) -> ModelVersion:
@@ -51,3 +75,4 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 BatcherDep = Annotated[Batcher, Depends(get_batcher)]
 CacheDep = Annotated[ImageCache, Depends(get_cache)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+JobsDep = Annotated[JobManager, Depends(get_jobs)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -50,5 +51,16 @@ def gif_bytes(pixels: np.ndarray, scale: int, frame_ms: int = 60) -> bytes:
     buffer = io.BytesIO()
     frames[0].save(
         buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0
+    )
+    return buffer.getvalue()
+
+
+def progress_gif(frames: list[Path], frame_ms: int = 200) -> bytes:
+    """Sample-grid PNGs as one looping animation; the last frame is held longer."""
+    images = [Image.open(path).convert("L") for path in frames]
+    buffer = io.BytesIO()
+    durations = [frame_ms] * (len(images) - 1) + [frame_ms * 5]
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0
     )
     return buffer.getvalue()

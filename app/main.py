@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from app.batching import Batcher
 from app.cache import ImageCache
 from app.config import Settings
+from app.jobs import JobManager
+from app.jobstore import JobStore
 from app.metrics import Metrics, MetricsMiddleware
 from app.registry import ModelRegistry
-from app.routes import generate, health, models
+from app.routes import generate, health, jobs, models
 
 log = logging.getLogger("app")
 
@@ -58,9 +60,16 @@ async def lifespan(app: FastAPI):
         app.state.metrics,
     )
     app.state.batcher.start()
+    if settings.api_token is None:
+        log.warning("DCGAN_API_TOKEN is not set: anyone who reaches this port can start jobs")
+    store = JobStore(settings.data_dir / "jobs.db")
+    app.state.jobs = JobManager(store, settings, registry)
+    app.state.jobs.start()
     try:
         yield
     finally:
+        await app.state.jobs.stop()
+        store.close()
         await app.state.batcher.stop()
 
 
@@ -74,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or Settings()
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (generate, models, health):
+    for module in (generate, models, jobs, health):
         app.include_router(module.router)
     return app
 

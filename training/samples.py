@@ -19,7 +19,7 @@ def grid_image(images: np.ndarray, cols: int = 4) -> Image.Image:
     for i, tile in enumerate(pixels):
         r, c = divmod(i, cols)
         canvas[r * (h + GAP) : r * (h + GAP) + h, c * (w + GAP) : c * (w + GAP) + w] = tile
-    return Image.fromarray(canvas, mode="L")
+    return Image.fromarray(canvas)
 
 
 def sample_path(out: Path, epoch: int) -> Path:
