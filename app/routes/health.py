@@ -12,13 +12,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict:
+async def healthz() -> dict:
     """Alive: the process answers."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", responses={503: {"description": "No model is loaded."}})
-def readyz(registry: RegistryDep) -> JSONResponse:
+async def readyz(registry: RegistryDep) -> JSONResponse:
     """Ready: at least one model is loaded and servable."""
     ready = bool(registry.active)
     body = {
@@ -31,6 +31,6 @@ def readyz(registry: RegistryDep) -> JSONResponse:
 @router.get(
     "/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}}
 )
-def metrics(metrics: MetricsDep) -> Response:
+async def metrics(metrics: MetricsDep) -> Response:
     """Prometheus text format: requests and latency by route, images, batches, cache."""
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -10,7 +10,7 @@ router = APIRouter(tags=["models"])
 
 
 @router.get("/models")
-def list_models(registry: RegistryDep) -> dict:
+async def list_models(registry: RegistryDep) -> dict:
     """Every model: active version, status, conditional, each version's model.json."""
     return {
         "default": registry.default,
@@ -19,7 +19,7 @@ def list_models(registry: RegistryDep) -> dict:
 
 
 @router.get("/models/{name}", responses={404: {"description": "Unknown model."}})
-def get_model(name: str, registry: RegistryDep) -> dict:
+async def get_model(name: str, registry: RegistryDep) -> dict:
     """One model: active version, status, conditional, each version's model.json."""
     if name not in registry.versions:
         raise HTTPException(
