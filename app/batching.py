@@ -30,8 +30,9 @@ class _Item:
 class Batcher:
     """Queues generation requests and runs them in batches on one generator thread.
 
-    A batch takes what arrives within `max_wait_ms` of its first request, up to `max_images`
-    images; requests for different models in one batch get one call per model.
+    While a call runs, new requests queue up and form the next batch; a batch also waits up to
+    `max_wait_ms` for more when several requests are already waiting. At most `max_images`
+    images per batch; requests for different models in one batch get one call per model.
     """
 
     def __init__(self, max_images: int, max_wait_ms: float, queue_limit: int, metrics: Metrics):
@@ -89,8 +90,11 @@ class Batcher:
                     start += len(item.noise)
 
     async def _collect(self, first: _Item) -> tuple[list[_Item], _Item | None]:
-        """`first` plus what arrives in time and fits; the first item that does not fit is
-        carried over to the next batch."""
+        """`first`, what is already queued, and, when that shows concurrent traffic, what
+        arrives within max_wait; the first item that does not fit is carried over.
+
+        A lone request goes at once: waiting would only add latency.
+        """
         batch, total = [first], len(first.noise)
         deadline = asyncio.get_running_loop().time() + self.max_wait
         while total < self.max_images:
@@ -98,7 +102,7 @@ class Batcher:
                 item = self._queue.get_nowait()
             except asyncio.QueueEmpty:
                 remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
+                if len(batch) == 1 or remaining <= 0:
                     break
                 try:
                     item = await asyncio.wait_for(self._queue.get(), remaining)
