@@ -29,6 +29,7 @@ class ModelVersion:
     status: str = "loading"  # ready | failed
     error: str | None = None
     info: dict = dataclasses.field(default_factory=dict)
+    info_mtime: float = 0.0
     serve: Callable | None = dataclasses.field(default=None, repr=False)
 
     @property
@@ -48,6 +49,7 @@ class ModelVersion:
         return run_generator(self.serve, noise, labels if self.conditional else None)
 
     def describe(self) -> dict:
+        self._refresh_info()
         return {
             "version": self.version,
             "status": self.status,
@@ -56,6 +58,15 @@ class ModelVersion:
             "model_json": self.info,
         }
 
+    def _refresh_info(self) -> None:
+        """Pick up metrics written into model.json after loading (training.evaluate)."""
+        path = self.path / "model.json"
+        try:
+            if self.status == "ready" and path.stat().st_mtime > self.info_mtime:
+                self.info, self.info_mtime = json.loads(path.read_text()), path.stat().st_mtime
+        except (OSError, ValueError):
+            pass  # keep what was loaded
+
 
 def load_version(name: str, version: int, path: Path) -> ModelVersion:
     """Load and check one export; a failure is recorded on the result, never raised."""
@@ -63,6 +74,7 @@ def load_version(name: str, version: int, path: Path) -> ModelVersion:
 
     model = ModelVersion(name, version, path)
     try:
+        model.info_mtime = (path / "model.json").stat().st_mtime
         model.info = json.loads((path / "model.json").read_text())
         serve = tf.saved_model.load(str(path / "saved_model")).signatures["serving_default"]
         inputs = serve.structured_input_signature[1]
