@@ -16,9 +16,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="dcgan-serve listen address")
     port: int = Field(8000, description="dcgan-serve listen port")
     workers: int = Field(1, ge=1, description="dcgan-serve worker processes")
-    max_images: int = Field(256, ge=1, le=4096, description="largest n for /generate")
     batch_max_images: int = Field(256, ge=1, description="most images in one generator call")
-    batch_max_wait_ms: float = Field(3.0, ge=0, description="wait for more requests to batch")
+    batch_max_wait_ms: float = Field(
+        3.0, ge=0, description="how long a batch waits for more when requests are queued"
+    )
     queue_limit: int = Field(256, ge=1, description="requests waiting for the generator; 503 after")
     cache_bytes: int = Field(64 * 2**20, ge=0, description="LRU cache of rendered images, bytes")
     cache_max_age: int = Field(86400 * 365, description="Cache-Control max-age for seeded images")

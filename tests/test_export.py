@@ -45,6 +45,7 @@ def test_export_versions_and_reload_without_project_code(tmp_path):
         second = export_generator(generator, config, base, {"epochs_trained": 0})
         assert (first.name, second.name) == ("1", "2")
         assert sorted(p.name for p in base.iterdir()) == ["1", "2"]  # no temporary left
+        assert (second / "grid.png").exists()
         info = json.loads((second / "model.json").read_text())
         assert info["name"] == base.name and info["version"] == 2
         assert info["conditional"] is conditional and info["noise_dim"] == 100

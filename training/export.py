@@ -14,10 +14,13 @@ import shutil
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
+from PIL import Image
 
-from training.config import IMAGE_SHAPE, TrainConfig
+from training.config import IMAGE_SHAPE, NUM_CLASSES, TrainConfig
 from training.models import make_pair
+from training.samples import grid_image
 
 log = logging.getLogger("training")
 
@@ -48,6 +51,15 @@ def float32_copy(generator: keras.Model, config: TrainConfig) -> keras.Model:
     return copy
 
 
+def preview_grid(generator: keras.Model, config: TrainConfig, seed: int = 42, scale: int = 2):
+    """The service's /generate?n=16&seed=42 (conditional: digits 0..9 cycling), for READMEs."""
+    noise = np.random.default_rng(seed).standard_normal((16, config.noise_dim)).astype(np.float32)
+    labels = (np.arange(16) % NUM_CLASSES).astype(np.int32)
+    images = generator([noise, labels] if config.conditional else noise, training=False)
+    image = grid_image(np.asarray(images))
+    return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+
+
 def next_version(base: Path) -> int:
     versions = [int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()]
     return max(versions, default=0) + 1
@@ -68,6 +80,7 @@ def export_generator(
     tf.saved_model.save(
         module, str(tmp / "saved_model"), signatures={"serving_default": module.serve}
     )
+    preview_grid(module.generator, config).save(tmp / "grid.png")
     for path in extra_files:
         if path.exists():
             shutil.copy2(path, tmp / path.name)
