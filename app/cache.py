@@ -1,11 +1,25 @@
-"""A bounded in-process LRU cache of rendered images, sized in bytes."""
+"""HTTP caching of rendered images: a bounded in-process LRU cache, and ETags."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 
 
+def etag(key: str) -> str:
+    """A strong ETag for a normalized request key (which names the model version)."""
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str, tag: str) -> bool:
+    """If-None-Match semantics for GET: any listed tag, weak or strong, or *."""
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or tag in tags
+
+
 class ImageCache:
+    """Least recently used bodies are dropped once their total passes max_bytes."""
+
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.size = 0

@@ -25,6 +25,16 @@ from app.registry import ModelRegistry, load_version
 log = logging.getLogger("app")
 STDERR_TAIL = 12
 POLL_SECONDS = 0.2
+PASSED_AS_FLAGS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "beta_1",
+    "label_smoothing",
+    "seed",
+    "mixed_precision",
+    "eval_every",
+)
 
 
 class JobConflict(Exception):
@@ -221,36 +231,14 @@ class JobManager:
             self.changed.notify_all()
 
     def _command(self, job: dict, folder: Path) -> list[str]:
-        p = job["params"]
+        p, models = job["params"], self.settings.models_dir.resolve()
         command = [
-            sys.executable,
-            "-m",
-            "training",
-            "--out",
-            str(folder / "run"),
-            "--events",
-            str(folder / "events.jsonl"),
-            "--export",
-            str(self.settings.models_dir.resolve() / p["name"]),
-            "--classifier",
-            str(self.settings.models_dir.resolve() / "mnist-classifier"),
-            "--epochs",
-            str(p["epochs"]),
-            "--batch-size",
-            str(p["batch_size"]),
-            "--learning-rate",
-            str(p["learning_rate"]),
-            "--beta-1",
-            str(p["beta_1"]),
-            "--label-smoothing",
-            str(p["label_smoothing"]),
-            "--seed",
-            str(p["seed"]),
-            "--mixed-precision",
-            p["mixed_precision"],
-            "--eval-every",
-            str(p["eval_every"]),
-        ]
+            sys.executable, "-m", "training", "--out", str(folder / "run"),
+            "--events", str(folder / "events.jsonl"), "--export", str(models / p["name"]),
+            "--classifier", str(models / "mnist-classifier"),
+        ]  # fmt: skip
+        for key in PASSED_AS_FLAGS:  # the CLI's flag for `batch_size` is --batch-size
+            command += [f"--{key.replace('_', '-')}", str(p[key])]
         command += ["--conditional"] if p["conditional"] else []
         command += ["--limit", str(p["limit"])] if p.get("limit") else []
         if (folder / "run" / "checkpoints" / "checkpoint").exists():

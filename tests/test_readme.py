@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.conftest import QUIET_TF, ROOT, free_port, start_server, wait_ready
+from tests.conftest import QUIET_TF, ROOT, free_port, service_env, start_server, wait_ready
 from training.cli import build_parser
 
 README = (ROOT / "README.md").read_text()
@@ -30,14 +30,7 @@ def shell_blocks(text: str) -> list[str]:
 
 
 def test_every_curl_example_runs(models_dir, mnist_path, tmp_path):
-    root = tmp_path / "service"
-    shutil.copytree(models_dir, root / "models")
-    env = {
-        "DCGAN_MODELS_DIR": str(root / "models"),
-        "DCGAN_DATA_DIR": str(root / "data"),
-        "DCGAN_API_TOKEN": TOKEN,
-        "DCGAN_MNIST_PATH": str(mnist_path),
-    }
+    env = service_env(tmp_path / "service", models_dir, mnist_path, TOKEN)
     proc, url = start_server(env)
     try:
         wait_ready(proc, url)

@@ -3,7 +3,6 @@
 import io
 import json
 import os
-import shutil
 import signal
 import time
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import start_server, wait_ready
+from tests.conftest import service_env, start_server, wait_ready
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -22,18 +21,13 @@ TINY = {"limit": 256, "batch_size": 64, "epochs": 2}
 def service(models_dir, mnist_path, tmp_path_factory):
     """A server with its own copy of the models folder and its own data folder."""
     root = tmp_path_factory.mktemp("jobs")
-    shutil.copytree(models_dir, root / "models")
-    env = {
-        "DCGAN_MODELS_DIR": str(root / "models"),
-        "DCGAN_DATA_DIR": str(root / "data"),
-        "DCGAN_API_TOKEN": TOKEN,
-        "DCGAN_MNIST_PATH": str(mnist_path),
-    }
+    env = service_env(root, models_dir, mnist_path, TOKEN)
     proc, url = start_server(env)
     wait_ready(proc, url)
-    yield {"url": url, "env": env, "proc": proc, "root": root}
-    proc.kill()
-    proc.wait()
+    running = {"url": url, "env": env, "proc": proc, "root": root}
+    yield running
+    running["proc"].kill()  # the restart test replaces the process
+    running["proc"].wait()
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.batching import Batcher, Overloaded
+from app.cache import ImageCache, etag, etag_matches
 from app.deps import (
     BatcherDep,
     CacheDep,
@@ -109,17 +111,21 @@ async def generate(
     seeded, seed = seed is not None, seed if seed is not None else secrets.randbelow(2**32)
     cols = min(cols or default_cols(n), n)
     key = f"grid|{version.ref}|{n}|{seed}|{_labels_key(labels)}|{cols}|{scale}"
-    headers = _headers(key, seed, version, seeded, settings.cache_max_age)
-    if if_none_match and _matches(if_none_match, headers["ETag"]):
-        return Response(status_code=304, headers=headers)
-    png = cache.get(key) if seeded else None
-    _count_cache(metrics, png)
-    if png is None:
-        pixels = await _generate(batcher, version, noise_for(seed, n, version.noise_dim), labels)
-        png = await run_in_threadpool(grid_png, pixels, cols, scale)
-        if seeded:
-            cache.put(key, png)
-    return Response(png, media_type="image/png", headers=headers)
+    return await _respond(
+        key,
+        seed,
+        seeded,
+        version,
+        lambda: noise_for(seed, n, version.noise_dim),
+        labels,
+        partial(grid_png, cols=cols, scale=scale),
+        "image/png",
+        batcher,
+        cache,
+        metrics,
+        settings.cache_max_age,
+        if_none_match,
+    )
 
 
 @router.get(
@@ -180,21 +186,70 @@ async def interpolate(
     labels = _labels(version, steps, digit, None)
     scale = scale or (4 if format == "gif" else 1)
     key = f"interp|{version.ref}|{seed_a}|{seed_b}|{steps}|{_labels_key(labels)}|{format}|{scale}"
-    headers = _headers(key, seed_a, version, True, settings.cache_max_age)
-    if if_none_match and _matches(if_none_match, headers["ETag"]):
-        return Response(status_code=304, headers=headers)
-    body = cache.get(key)
-    _count_cache(metrics, body)
-    if body is None:
+
+    def path() -> np.ndarray:
         a = noise_for(seed_a, 1, version.noise_dim)[0]
-        b = noise_for(seed_b, 1, version.noise_dim)[0]
-        pixels = await _generate(batcher, version, slerp(a, b, steps), labels)
-        if format == "gif":
-            body = await run_in_threadpool(gif_bytes, pixels, scale)
-        else:
-            body = await run_in_threadpool(grid_png, pixels, steps, scale)
-        cache.put(key, body)
-    return Response(body, media_type=f"image/{format}", headers=headers)
+        return slerp(a, noise_for(seed_b, 1, version.noise_dim)[0], steps)
+
+    encode = (
+        partial(gif_bytes, scale=scale)
+        if format == "gif"
+        else partial(grid_png, cols=steps, scale=scale)
+    )
+    return await _respond(
+        key,
+        seed_a,
+        True,
+        version,
+        path,
+        labels,
+        encode,
+        f"image/{format}",
+        batcher,
+        cache,
+        metrics,
+        settings.cache_max_age,
+        if_none_match,
+    )
+
+
+async def _respond(
+    key: str,
+    seed: int,
+    seeded: bool,
+    version: ModelVersion,
+    noise: Callable[[], np.ndarray],
+    labels: np.ndarray | None,
+    encode: Callable[[np.ndarray], bytes],
+    media_type: str,
+    batcher: Batcher,
+    cache: ImageCache,
+    metrics: Metrics,
+    max_age: int,
+    if_none_match: str | None,
+) -> Response:
+    """304, a cached body, or generate and encode (off the event loop) and cache it."""
+    headers = {
+        "ETag": etag(key),
+        "Cache-Control": f"public, max-age={max_age}, immutable" if seeded else "no-store",
+        "X-Seed": str(seed),
+        "X-Model": version.ref,
+    }
+    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    body = cache.get(key) if seeded else None
+    (metrics.cache_misses if body is None else metrics.cache_hits).inc()
+    if body is None:
+        try:
+            pixels = await batcher.generate(version, noise(), labels)
+        except Overloaded:
+            raise HTTPException(
+                503, "the generator queue is full; retry shortly", headers={"Retry-After": "1"}
+            ) from None
+        body = await run_in_threadpool(encode, pixels)
+        if seeded:
+            cache.put(key, body)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def _labels(version: ModelVersion, n: int, digit: int | None, digits: str | None):
@@ -215,32 +270,3 @@ def _labels(version: ModelVersion, n: int, digit: int | None, digits: str | None
 
 def _labels_key(labels: np.ndarray | None) -> str:
     return "-" if labels is None else ",".join(map(str, labels.tolist()))
-
-
-async def _generate(batcher: Batcher, version: ModelVersion, noise, labels) -> np.ndarray:
-    try:
-        return await batcher.generate(version, noise, labels)
-    except Overloaded:
-        raise HTTPException(
-            503, "the generator queue is full; retry shortly", headers={"Retry-After": "1"}
-        ) from None
-
-
-def _count_cache(metrics: Metrics, cached: bytes | None) -> None:
-    (metrics.cache_misses if cached is None else metrics.cache_hits).inc()
-
-
-def _headers(key: str, seed: int, version: ModelVersion, seeded: bool, max_age: int) -> dict:
-    etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
-    cache_control = f"public, max-age={max_age}, immutable" if seeded else "no-store"
-    return {
-        "ETag": etag,
-        "Cache-Control": cache_control,
-        "X-Seed": str(seed),
-        "X-Model": version.ref,
-    }
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or etag in tags
