@@ -72,6 +72,24 @@ def progress_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     return noise.astype(np.float32), (np.arange(16) % NUM_CLASSES).astype(np.int32)
 
 
+@dataclasses.dataclass
+class EpochStats:
+    steps: int = 0
+    images: int = 0
+    g_sum: float = 0.0
+    d_sum: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def means(self) -> dict:
+        steps = max(self.steps, 1)
+        return {
+            "g_loss": self.g_sum / steps,
+            "d_loss": self.d_sum / steps,
+            "images_per_sec": self.images / max(self.seconds, 1e-9),
+        }
+
+
 def train_and_evaluate(
     config: TrainConfig,
     workdir: Path,
@@ -83,140 +101,168 @@ def train_and_evaluate(
     evaluate: Callable[[GAN], dict] | None = None,
 ) -> tuple[GAN, RunResult]:
     """Train (or continue) the run in `workdir` up to `config.epochs` epochs."""
-    events = events or EventWriter(None)
-    stop = stop or StopFlag()
-    strategy = pick_strategy()
-    chief = is_chief()
-    # Non-chief workers must join every checkpoint save, but into a throwaway folder.
-    out = workdir if chief else Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
-    out.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(config.seed)
-
-    gan = GAN(config, strategy)
-    noise, labels = progress_inputs(config)
-    state = tf.train.Checkpoint(
-        generator=gan.generator,
-        discriminator=gan.discriminator,
-        g_opt=gan.g_opt,
-        d_opt=gan.d_opt,
-        epoch=tf.Variable(0, dtype=tf.int64),  # epochs fully done
-        step_in_epoch=tf.Variable(0, dtype=tf.int64),  # steps done of the next epoch
-        progress_noise=tf.Variable(noise),
-    )
-    manager = tf.train.CheckpointManager(state, out / "checkpoints", max_to_keep=KEEP_CHECKPOINTS)
-    if resume:
-        if manager.latest_checkpoint is None:
-            raise RunError(f"{workdir}: no checkpoint to resume from")
-        state.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        log.info("resumed from %s", manager.latest_checkpoint)
-    elif manager.latest_checkpoint is not None:
-        raise RunError(f"{workdir}: holds checkpoints already; pass --resume or another --out")
-    config.save(out / "config.json")
-
-    images, digit_labels = mnist.x_train, mnist.y_train
-    if config.limit:
-        images, digit_labels = images[: config.limit], digit_labels[: config.limit]
-    steps_per_epoch = math.ceil(len(images) / config.batch_size)
-    start_epoch = int(state.epoch) + 1
-    events.emit(
-        "start",
-        config=config.to_dict(),
-        start_epoch=start_epoch,
-        epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch,
-        train_images=len(images),
-        dataset=mnist.source,
-        replicas=strategy.num_replicas_in_sync,
-    )
-    result = RunResult(epochs_done=int(state.epoch), stopped=False)
-
-    def save_checkpoint() -> None:
-        path = manager.save()
-        events.emit(
-            "checkpoint", epoch=int(state.epoch), step_in_epoch=int(state.step_in_epoch), path=path
-        )
-        log.info("checkpoint %s", path)
-
+    run = _Run(config, workdir, mnist, events or EventWriter(None), stop or StopFlag())
+    run.restore(resume)
+    result = RunResult(epochs_done=int(run.state.epoch), stopped=False)
     epoch_times: list[float] = []
-    for epoch in range(start_epoch, config.epochs + 1):
-        skip = int(state.step_in_epoch)
-        dataset = make_dataset(images, digit_labels, config.batch_size, config.seed, epoch)
-        dataset = strategy.experimental_distribute_dataset(dataset.skip(skip))
-        bar = ProgressBar(steps_per_epoch, f"epoch {epoch}/{config.epochs}")
-        g_sum = d_sum = 0.0
-        seen = steps = 0
-        started = last_event = time.monotonic()
-        for batch_images, batch_labels in dataset:
-            g_loss, d_loss = gan.train_step(batch_images, batch_labels)
-            steps += 1
-            seen += _batch_size(batch_images)
-            g_sum, d_sum = g_sum + g_loss, d_sum + d_loss
-            state.step_in_epoch.assign_add(1)
-            bar.update(skip + steps, g=g_sum / steps, d=d_sum / steps)
-            if time.monotonic() - last_event >= 5:
-                last_event = time.monotonic()
-                events.emit(
-                    "progress",
-                    epoch=epoch,
-                    epochs=config.epochs,
-                    step=skip + steps,
-                    steps=steps_per_epoch,
-                    g_loss=g_sum / steps,
-                    d_loss=d_sum / steps,
-                    images_per_sec=seen / (last_event - started),
-                )
-            if stop.requested:
-                break
-        bar.close()
-        if stop.requested and int(state.step_in_epoch) < steps_per_epoch:
-            save_checkpoint()
+    for epoch in range(int(run.state.epoch) + 1, config.epochs + 1):
+        stats = run.train_epoch(epoch)
+        if run.stop.requested and int(run.state.step_in_epoch) < run.steps_per_epoch:
+            run.checkpoint()  # mid-epoch: the resumed run continues at the next batch
             result.stopped = True
             break
-        seconds = time.monotonic() - started
-        epoch_times.append(seconds)
-        state.epoch.assign(epoch)
-        state.step_in_epoch.assign(0)
-        result.epochs_done = epoch
-        if steps:
-            result.g_loss, result.d_loss = g_sum / steps, d_sum / steps
-            result.images_per_sec = seen / seconds
-        sample = None
-        if chief:
-            sample = str(save_sample(gan.generate(noise, labels).numpy(), out, epoch))
+        run.state.epoch.assign(epoch)
+        run.state.step_in_epoch.assign(0)
+        epoch_times.append(stats.seconds)
+        means = stats.means
+        result.epochs_done, result.g_loss, result.d_loss = epoch, means["g_loss"], means["d_loss"]
+        result.images_per_sec = means["images_per_sec"]
         record = dict(
             epoch=epoch,
             epochs=config.epochs,
-            g_loss=result.g_loss,
-            d_loss=result.d_loss,
-            seconds=round(seconds, 3),
-            images_per_sec=round(result.images_per_sec, 1),
-            sample=sample,
+            **means,
+            seconds=round(stats.seconds, 3),
+            sample=run.save_sample(epoch),
             eta_seconds=round(np.mean(epoch_times) * (config.epochs - epoch), 1),
         )
         if evaluate and (epoch % config.eval_every == 0 or epoch == config.epochs):
-            result.metrics = evaluate(gan)
-            record["metrics"] = result.metrics
-        events.emit("epoch", **record)
+            result.metrics = record["metrics"] = evaluate(run.gan)
+        run.events.emit("epoch", **record)
         log.info(
             "epoch %d/%d  %.1fs  g_loss %.4f  d_loss %.4f  %.0f images/s",
             epoch,
             config.epochs,
-            seconds,
+            stats.seconds,
             result.g_loss,
             result.d_loss,
             result.images_per_sec,
         )
-        if epoch % config.checkpoint_every == 0 or epoch == config.epochs or stop.requested:
-            save_checkpoint()
-        if stop.requested:
+        if epoch % config.checkpoint_every == 0 or epoch == config.epochs or run.stop.requested:
+            run.checkpoint()
+        if run.stop.requested:
             result.stopped = epoch < config.epochs
             break
+    run.close()
+    return run.gan, result
 
-    if chief:
-        save_gif(out)
-    else:
-        shutil.rmtree(out, ignore_errors=True)
-    return gan, result
+
+class _Run:
+    """What one training run holds: the GAN, its checkpoint state, data and outputs."""
+
+    def __init__(
+        self, config: TrainConfig, workdir: Path, mnist: Mnist, events: EventWriter, stop: StopFlag
+    ):
+        self.config, self.workdir, self.mnist, self.events, self.stop = (
+            config,
+            workdir,
+            mnist,
+            events,
+            stop,
+        )
+        self.strategy = pick_strategy()
+        self.chief = is_chief()
+        # Non-chief workers must join every checkpoint save, but into a throwaway folder.
+        self.out = workdir if self.chief else Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
+        self.out.mkdir(parents=True, exist_ok=True)
+        keras.utils.set_random_seed(config.seed)
+        self.gan = GAN(config, self.strategy)
+        noise, self.progress_labels = progress_inputs(config)
+        self.state = tf.train.Checkpoint(
+            generator=self.gan.generator,
+            discriminator=self.gan.discriminator,
+            g_opt=self.gan.g_opt,
+            d_opt=self.gan.d_opt,
+            epoch=tf.Variable(0, dtype=tf.int64),  # epochs fully done
+            step_in_epoch=tf.Variable(0, dtype=tf.int64),  # steps done of the next epoch
+            progress_noise=tf.Variable(noise),
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.state, self.out / "checkpoints", max_to_keep=KEEP_CHECKPOINTS
+        )
+        self.images, self.labels = mnist.x_train, mnist.y_train
+        if config.limit:
+            self.images, self.labels = self.images[: config.limit], self.labels[: config.limit]
+        self.steps_per_epoch = math.ceil(len(self.images) / config.batch_size)
+
+    def restore(self, resume: bool) -> None:
+        latest = self.manager.latest_checkpoint
+        if resume:
+            if latest is None:
+                raise RunError(f"{self.workdir}: no checkpoint to resume from")
+            self.state.restore(latest).assert_existing_objects_matched()
+            log.info("resumed from %s", latest)
+        elif latest is not None:
+            raise RunError(
+                f"{self.workdir}: holds checkpoints already; pass --resume or another --out"
+            )
+        self.config.save(self.out / "config.json")
+        self.events.emit(
+            "start",
+            config=self.config.to_dict(),
+            start_epoch=int(self.state.epoch) + 1,
+            epochs=self.config.epochs,
+            steps_per_epoch=self.steps_per_epoch,
+            train_images=len(self.images),
+            dataset=self.mnist.source,
+            replicas=self.strategy.num_replicas_in_sync,
+        )
+
+    def train_epoch(self, epoch: int) -> EpochStats:
+        """Steps until the epoch ends or a stop is asked for; a progress event every 5 s."""
+        cfg, skip = self.config, int(self.state.step_in_epoch)
+        dataset = make_dataset(self.images, self.labels, cfg.batch_size, cfg.seed, epoch)
+        dataset = self.strategy.experimental_distribute_dataset(dataset.skip(skip))
+        bar = ProgressBar(self.steps_per_epoch, f"epoch {epoch}/{cfg.epochs}")
+        stats = EpochStats()
+        started = last_event = time.monotonic()
+        for batch_images, batch_labels in dataset:
+            g_loss, d_loss = self.gan.train_step(batch_images, batch_labels)
+            stats.steps += 1
+            stats.images += _batch_size(batch_images)
+            stats.g_sum, stats.d_sum = stats.g_sum + g_loss, stats.d_sum + d_loss
+            stats.seconds = time.monotonic() - started
+            self.state.step_in_epoch.assign_add(1)
+            means = stats.means
+            bar.update(skip + stats.steps, g=means["g_loss"], d=means["d_loss"])
+            if time.monotonic() - last_event >= 5:
+                last_event = time.monotonic()
+                self.events.emit(
+                    "progress",
+                    epoch=epoch,
+                    epochs=cfg.epochs,
+                    step=skip + stats.steps,
+                    steps=self.steps_per_epoch,
+                    **means,
+                )
+            if self.stop.requested:
+                break
+        bar.close()
+        stats.seconds = time.monotonic() - started
+        return stats
+
+    def save_sample(self, epoch: int) -> str | None:
+        """The fixed progress noise drawn as this epoch's grid (by the chief only)."""
+        if not self.chief:
+            return None
+        noise = self.state.progress_noise.numpy()
+        images = self.gan.generate(noise, self.progress_labels).numpy()
+        return str(save_sample(images, self.out, epoch))
+
+    def checkpoint(self) -> None:
+        path = self.manager.save()
+        self.events.emit(
+            "checkpoint",
+            epoch=int(self.state.epoch),
+            step_in_epoch=int(self.state.step_in_epoch),
+            path=path,
+        )
+        log.info("checkpoint %s", path)
+
+    def close(self) -> None:
+        if self.chief:
+            save_gif(self.out)
+        else:
+            shutil.rmtree(self.out, ignore_errors=True)
 
 
 def _batch_size(batch) -> int:
