@@ -16,7 +16,7 @@ from app.jobs import JobManager
 from app.jobstore import JobStore
 from app.metrics import Metrics, MetricsMiddleware
 from app.registry import ModelRegistry
-from app.routes import generate, health, jobs, models
+from app.routes import generate, health, jobs, models, pages
 
 log = logging.getLogger("app")
 
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or Settings()
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (generate, models, jobs, health):
+    for module in (generate, models, jobs, health, pages):
         app.include_router(module.router)
     return app
 

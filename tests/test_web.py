@@ -1,0 +1,248 @@
+"""The page in a real browser: Playwright driving Debian's Chromium against a real uvicorn with
+tiny models and a real tiny training job. Screenshots go to test-artifacts/web/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, service_env, start_server, wait_ready
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="the browser test needs Debian's Chromium: apt-get install -y chromium",
+)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the browser test needs Playwright: pip install playwright"
+)
+
+TOKEN = "web-token"
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+METRICS = {
+    "fid_mnist": 4.123,
+    "fid_mnist_floor": 0.41,
+    "confidence": 0.9612,
+    "confident_share": 0.912,
+    "class_entropy": 2.295,
+    "class_histogram": [0.1] * 10,
+    "digit_accuracy": 0.973,
+}
+# The PNG's pixels, hashed in the page (a blob: image is same-origin, so a canvas may read it).
+PIXELS = """img => {
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let hash = 0;
+  for (let i = 0; i < data.length; i += 4) hash = (Math.imul(hash, 31) + data[i]) >>> 0;
+  return [canvas.width, canvas.height, hash];
+}"""
+
+
+@pytest.fixture(scope="module")
+def service(models_dir, mnist_path, tmp_path_factory):
+    """A server with its own models (the conditional one with quality numbers) and data."""
+    root = tmp_path_factory.mktemp("web")
+    env = service_env(root, models_dir, mnist_path, TOKEN)
+    info = root / "models" / "cdcgan" / "1" / "model.json"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "metrics": METRICS}))
+    proc, url = start_server(env)
+    try:
+        wait_ready(proc, url)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, service):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=service)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    problems: list[str] = []  # uncaught exceptions and Content-Security-Policy violations
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto(service)
+    yield page
+    context.close()
+    assert problems == []
+
+
+def loaded(page, img_id: str, other_than: str | None = None) -> str:
+    """Wait until <img id> shows a decoded image (a new one if `other_than`); its src."""
+    page.wait_for_function(
+        """([id, old]) => {
+          const img = document.getElementById(id);
+          return !img.hidden && img.complete && img.naturalWidth > 0 && img.src !== old
+            && !img.classList.contains("stale");
+        }""",
+        arg=[img_id, other_than or ""],
+    )
+    return page.get_attribute(f"#{img_id}", "src")
+
+
+def test_generate_grid_copy_walk_and_errors(page, service):
+    first = loaded(page, "grid")
+    unlabelled = page.eval_on_selector_all(
+        "input, select, button",
+        "els => els.filter(e => !e.labels?.length && !e.getAttribute('aria-label')"
+        " && !e.textContent.trim()).map(e => e.outerHTML)",
+    )
+    assert unlabelled == []
+    first_pixels = page.eval_on_selector("#grid", PIXELS)
+    assert first_pixels[:2] == [4 * 30 * 3 - 6, 4 * 30 * 3 - 6]  # 4x4 tiles, scale 3
+    options = page.eval_on_selector_all("#model option", "os => os.map(o => [o.value, o.disabled])")
+    assert ["dcgan", False] in options and ["dcgan@1", False] in options
+    assert ["cdcgan", False] in options and ["broken@1", True] in options
+    assert page.input_value("#model") == "dcgan" and page.is_disabled("#digit")
+    assert (
+        page.input_value("#gen-url") == f"{service}/generate?n=16&seed=42&model=dcgan%402&scale=3"
+    )
+    assert page.input_value("#gen-curl") == f'curl -fsS -o digits.png "{service}/generate?n=16' + (
+        '&seed=42&model=dcgan%402&scale=3"'
+    )
+
+    page.fill("#seed", "7")  # the grid follows the controls at once
+    second = loaded(page, "grid", other_than=first)
+    assert page.eval_on_selector("#grid", PIXELS) != first_pixels
+    assert "seed=7" in page.input_value("#gen-url")
+    page.focus("#seed")  # and the keyboard
+    page.keyboard.press("ArrowUp")
+    second = loaded(page, "grid", other_than=second)
+    assert "seed=8" in page.input_value("#gen-url")
+    page.click("#seed-random")
+    loaded(page, "grid", other_than=second)
+    assert page.input_value("#seed") != "7"
+    assert f"seed={page.input_value('#seed')}&" in page.input_value("#gen-url")
+
+    # A conditional model: its quality numbers, and the digit picker comes alive.
+    page.select_option("#model", "cdcgan")
+    page.wait_for_function("() => !document.getElementById('digit').disabled")
+    quality = page.inner_text("#model-quality")
+    assert "FID-MNIST 4.12" in quality and "requested digit 97.3%" in quality
+    assert "FID 4.12" in page.inner_text("#model option[value=cdcgan]")
+    src = page.get_attribute("#grid", "src")
+    page.select_option("#digit", "3")
+    loaded(page, "grid", other_than=src)
+    assert "model=cdcgan%401" in page.input_value("#gen-url")
+    assert "digit=3" in page.input_value("#gen-url")
+    assert page.inner_text("#grid-caption").startswith("cdcgan@1 · seed")
+
+    page.click("[data-copy=gen-url]")
+    page.wait_for_function("() => document.getElementById('copy-status').textContent.length > 0")
+    assert page.inner_text("#copy-status") == "Copied the URL."
+    assert page.evaluate("navigator.clipboard.readText()") == page.input_value("#gen-url")
+
+    # The interpolation GIF, for the model and digit above.
+    walk = loaded(page, "walk")
+    page.fill("#seed-b", "9")
+    loaded(page, "walk", other_than=walk)
+    assert page.inner_text("#walk-caption") == "cdcgan@1 · seed 1 → 9 · 24 steps"
+    assert "format=gif" in page.get_attribute("#walk-link", "href")
+
+    # An API error, in words: FastAPI's 422 list, as "parameter: message".
+    page.fill("#n", "999")
+    page.wait_for_selector("#gen-error p")
+    error = page.inner_text("#gen-error")
+    assert "Could not generate digits: 422" in error
+    assert "n: Input should be less than or equal to 256" in error
+    page.screenshot(path=ARTIFACTS / "generate-error.png")
+    page.fill("#n", "8")
+    page.wait_for_function("() => document.getElementById('gen-error').children.length === 0")
+    loaded(page, "grid")
+    page.screenshot(path=ARTIFACTS / "generate.png", full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=ARTIFACTS / "generate-narrow.png", full_page=True)
+
+
+def test_train_from_the_form_live_and_cancel_resume(page, service):
+    def start_job(name: str, token: str) -> None:
+        page.fill("#token", token)
+        page.fill("#job-name", name)
+        page.click("#job-form button[type=submit]")
+
+    page.fill("#job-epochs", "2")
+    page.fill("#job-limit", "256")
+    page.fill("#job-batch_size", "64")
+
+    # A wrong token and a bad name are refused by the API and said in words.
+    start_job("web", "wrong-token")
+    page.wait_for_selector("#train-error p")
+    assert "401" in page.inner_text("#train-error")
+    assert "missing or wrong bearer token" in page.inner_text("#train-error")
+    start_job("Bad Name", TOKEN)
+    page.wait_for_function(
+        "() => document.getElementById('train-error').textContent.includes('name: String')"
+    )
+    assert "Could not start the job: 422" in page.inner_text("#train-error")
+    assert page.evaluate("sessionStorage.getItem('dcgan-digits-token')") == TOKEN
+
+    # Two jobs: the first trains, the second waits in the queue and is cancelled there.
+    start_job("web", TOKEN)
+    page.wait_for_function(
+        "() => document.getElementById('live-title').textContent.includes('web')"
+    )
+    first = int(page.inner_text("#live-title").split(":")[0].removeprefix("Job "))
+    page.wait_for_function("() => document.getElementById('train-error').children.length === 0")
+    start_job("web-queued", TOKEN)
+    page.wait_for_function(
+        f"() => document.getElementById('live-title').textContent.startsWith('Job {first + 1}:')"
+    )
+    page.wait_for_selector("#live-cancel:visible")
+    page.click("#live-cancel")
+    page.wait_for_function(
+        "() => document.getElementById('live-state').textContent === 'cancelled'"
+    )
+    page.click("#live-resume")  # nothing to resume from: the API's 409, in words
+    page.wait_for_selector("#train-error p")
+    assert f"Could not resume job {first + 1}: 409" in page.inner_text("#train-error")
+    assert "has no checkpoint to resume from" in page.inner_text("#train-error")
+
+    # Follow the first job live, from its row in the list.
+    page.click(f"button[aria-label='Watch job {first}']")
+    page.wait_for_function(
+        "() => document.getElementById('live-progress').value === 1", timeout=150_000
+    )
+    page.wait_for_function(
+        "() => document.getElementById('live-state').textContent === 'succeeded'"
+    )
+    assert page.inner_text("#live-progress-label").startswith("epoch 2/2")
+    assert int(page.get_attribute("#loss-chart", "data-points")) >= 2
+    assert page.locator("#loss-chart circle").count() == 4  # G and D after each epoch
+    assert page.get_attribute("#loss-chart polyline.g", "points").count(",") >= 2
+    assert loaded(page, "live-sample").endswith(f"/jobs/{first}/samples/2.png")
+    loaded(page, "live-gif")
+    page.wait_for_selector(f"#jobs-body tr[data-job='{first}'] .badge.succeeded")
+    page.screenshot(path=ARTIFACTS / "train.png", full_page=True)
+
+    # Generate from the job's model: the picker is set to name@version and the grid follows.
+    page.click("#live-generate")
+    page.wait_for_function("() => document.getElementById('model').value === 'web@1'")
+    page.wait_for_function(
+        "() => document.getElementById('grid-caption').textContent.startsWith('web@1')"
+    )
+    loaded(page, "grid")
