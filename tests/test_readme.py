@@ -43,7 +43,7 @@ def test_every_curl_example_runs(models_dir, mnist_path, tmp_path):
                 env={**os.environ, "DCGAN_API_TOKEN": TOKEN},
                 capture_output=True,
                 text=True,
-                timeout=300,
+                timeout=900,
             )
             assert done.returncode == 0, f"{command}\n{done.stderr}"
         for name in ("digits.png", "sevens.png", "walk.gif", "progress.gif", "quick.png"):
