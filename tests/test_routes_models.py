@@ -21,3 +21,22 @@ def test_one_model_and_unknown_model(client):
     missing = client.get("/models/nope")
     assert missing.status_code == 404
     assert missing.json() == {"detail": "unknown model 'nope'; available: broken, cdcgan, dcgan"}
+
+
+def test_models_shows_metrics_written_after_start(settings, tmp_path):
+    import json
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    shutil.copytree(settings.models_dir / "dcgan", tmp_path / "dcgan")
+    copy = settings.model_copy(update={"models_dir": tmp_path})
+    with TestClient(create_app(copy)) as client:
+        assert "metrics" not in client.get("/models/dcgan").json()["versions"][0]["model_json"]
+        path = tmp_path / "dcgan" / "2" / "model.json"
+        info = json.loads(path.read_text()) | {"metrics": {"fid_mnist": 12.5}}
+        path.write_text(json.dumps(info))  # as `python -m training.evaluate` does
+        shown = client.get("/models/dcgan").json()["versions"][0]["model_json"]
+        assert shown["metrics"] == {"fid_mnist": 12.5}
