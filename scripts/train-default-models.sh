@@ -7,15 +7,20 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export MNIST_PATH=${MNIST_PATH:-../shared/data/mnist.npz}
 EPOCHS=${EPOCHS:-50}
+# Each epoch takes minutes on a CPU and a session may end at any time: checkpoint often.
+CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-1}
 # The DCGAN paper's Adam settings plus one-sided label smoothing.
 BEST=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1)
 
 run() {  # run OUT EXPORT flags...
   local out=$1 export=$2; shift 2
-  if [ -f "$out/exported" ]; then echo "$out: done"; return; fi
+  if [ -f "$out/exported" ] || compgen -G "$export/*/model.json" > /dev/null; then
+    echo "$out: done"; return
+  fi
   local resume=()
   [ -f "$out/checkpoints/checkpoint" ] && resume=(--resume)
-  "$PY" -m training --out "$out" --epochs "$EPOCHS" --eval-every 5 --events "$out.events.jsonl" \
+  "$PY" -m training --out "$out" --epochs "$EPOCHS" --eval-every 5 \
+    --checkpoint-every "$CHECKPOINT_EVERY" --events "$out.events.jsonl" \
     --export "$export" "${resume[@]}" "$@"
   # Only a run that reached its last epoch exports; a stopped one is resumed next time.
   if tail -n 1 "$out.events.jsonl" | grep -q '"stopped": false'; then touch "$out/exported"; fi
