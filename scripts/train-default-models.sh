@@ -14,11 +14,14 @@ BEST=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1)
 
 run() {  # run OUT EXPORT flags...
   local out=$1 export=$2; shift 2
-  if [ -f "$out/exported" ] || compgen -G "$export/*/model.json" > /dev/null; then
-    echo "$out: done"; return
-  fi
+  if [ -f "$out/exported" ]; then echo "$out: done"; return; fi
   local resume=()
-  [ -f "$out/checkpoints/checkpoint" ] && resume=(--resume)
+  if [ -f "$out/checkpoints/checkpoint" ]; then
+    resume=(--resume)
+  elif compgen -G "$export/*/model.json" > /dev/null; then
+    # a fresh clone: the committed export stands, there is no run to continue
+    echo "$out: already exported"; return
+  fi
   "$PY" -m training --out "$out" --epochs "$EPOCHS" --eval-every 5 \
     --checkpoint-every "$CHECKPOINT_EVERY" --events "$out.events.jsonl" \
     --export "$export" "${resume[@]}" "$@"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,8 @@ def models_dir(tmp_path_factory) -> Path:
     export_tiny(root / "cdcgan", conditional=True, seed=3)
     (root / "broken" / "1").mkdir(parents=True)
     (root / "broken" / "1" / "model.json").write_text("{not json")
-    (root / "mnist-classifier").mkdir()
+    # the committed evaluation classifier: jobs with eval_every use it rather than train one
+    shutil.copytree(ROOT / "models" / "mnist-classifier", root / "mnist-classifier")
     return root
 
 
@@ -114,7 +116,6 @@ def tiles(png: bytes, n: int, cols: int, scale: int = 1) -> list:
 
 def service_env(root: Path, models_dir: Path, mnist_path: Path, token: str) -> dict:
     """Settings for a server with its own copy of the models folder and its own data folder."""
-    import shutil
 
     shutil.copytree(models_dir, root / "models")
     return {

@@ -30,7 +30,9 @@ def test_two_epochs_write_losses_samples_gif_and_checkpoint(tmp_path, mnist_path
     done = train_cli("--data", mnist_path, *TINY, "--epochs", 2, "--out", out, "--events", events)
     assert done.returncode == 0, done.stderr
     log = read_events(events)
-    assert [e["event"] for e in log] == ["start", "epoch", "epoch", "checkpoint", "done"]
+    # `progress` comes every 5 s, so how many depends on the machine's speed
+    kinds = [e["event"] for e in log if e["event"] != "progress"]
+    assert kinds == ["start", "epoch", "epoch", "checkpoint", "done"]
     for epoch in (e for e in log if e["event"] == "epoch"):
         assert math.isfinite(epoch["g_loss"]) and math.isfinite(epoch["d_loss"])
         assert epoch["images_per_sec"] > 0 and Image.open(epoch["sample"]).size == (

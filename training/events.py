@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import IO
 
 log = logging.getLogger("training")
@@ -16,6 +17,8 @@ class EventWriter:
 
     def __init__(self, target: str | None):
         self._own = target not in (None, "-")
+        if self._own:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] | None = (
             sys.stdout if target == "-" else open(target, "a") if target else None  # noqa: SIM115
         )
