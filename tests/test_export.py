@@ -80,3 +80,15 @@ def test_cli_export_after_training(tmp_path, mnist_path):
     assert (version / "progress.gif").exists()
     assert read_events(events)[-2] == {**read_events(events)[-2], "event": "export", "version": 1}
     reload_in_fresh_process(version, "conditional")
+
+
+def test_resume_at_the_last_epoch_exports_the_run_as_it_is(tmp_path, mnist_path):
+    run, models = tmp_path / "run", tmp_path / "models" / "digits"
+    common = ("--data", mnist_path, "--limit", "256", "--batch-size", "64", "--out", run)
+    assert train_cli(*common, "--epochs", 1).returncode == 0
+    done = train_cli(*common, "--resume", "--epochs", 1, "--export", models)
+    assert done.returncode == 0, done.stderr
+    info = json.loads((models / "1" / "model.json").read_text())
+    assert info["epochs_trained"] == 1
+    assert "final_losses" not in info  # no epoch ran in the exporting invocation
+    assert (models / "1" / "progress.gif").exists()

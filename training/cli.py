@@ -172,14 +172,9 @@ def _train_and_export(config, out, args, events, stop) -> None:
     from training.train import train_and_evaluate
 
     mnist = load_mnist(getattr(args, "data", None))
+    evaluate = _evaluator(config, mnist, args)
     gan, result = train_and_evaluate(
-        config,
-        out,
-        mnist,
-        resume=args.resume,
-        events=events,
-        stop=stop,
-        evaluate=_evaluator(config, mnist, args),
+        config, out, mnist, resume=args.resume, events=events, stop=stop, evaluate=evaluate
     )
     if result.stopped:
         log.info(
@@ -191,18 +186,19 @@ def _train_and_export(config, out, args, events, stop) -> None:
         from training.export import export_generator
 
         train_images = min(len(mnist.x_train), config.limit or len(mnist.x_train))
+        info = {
+            "epochs_trained": result.epochs_done,
+            "dataset": {"source": mnist.source, "train_images": train_images},
+            "metrics": result.metrics,
+        }
+        # `--resume --epochs <epochs done>` exports a stopped run as it is: no epoch ran now
+        if result.images_per_sec:
+            info["final_losses"] = {"generator": result.g_loss, "discriminator": result.d_loss}
+            info["images_per_sec"] = round(result.images_per_sec, 1)
+        elif evaluate:
+            info["metrics"] = evaluate(gan)
         path = export_generator(
-            gan.generator,
-            config,
-            args.export,
-            {
-                "epochs_trained": result.epochs_done,
-                "dataset": {"source": mnist.source, "train_images": train_images},
-                "final_losses": {"generator": result.g_loss, "discriminator": result.d_loss},
-                "images_per_sec": round(result.images_per_sec, 1),
-                "metrics": result.metrics,
-            },
-            extra_files=(out / "progress.gif",),
+            gan.generator, config, args.export, info, extra_files=(out / "progress.gif",)
         )
         events.emit("export", path=str(path), version=int(path.name))
     events.emit("done", epochs_done=result.epochs_done, stopped=result.stopped)
