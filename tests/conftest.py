@@ -116,7 +116,6 @@ def tiles(png: bytes, n: int, cols: int, scale: int = 1) -> list:
 
 def service_env(root: Path, models_dir: Path, mnist_path: Path, token: str) -> dict:
     """Settings for a server with its own copy of the models folder and its own data folder."""
-
     shutil.copytree(models_dir, root / "models")
     return {
         "DCGAN_MODELS_DIR": str(root / "models"),
