@@ -6,10 +6,12 @@ import math
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from app.generation import labels_for, noise_for
 from app.registry import ModelRegistry
 from tests.conftest import ROOT
+from training.data import scale_images
 from training.evaluate import load_classifier
 
 MODELS = ROOT / "models"
@@ -30,9 +32,7 @@ def classify():
     classifier = load_classifier(MODELS / "mnist-classifier")
 
     def probabilities(pixels: np.ndarray) -> np.ndarray:
-        images = (pixels.astype(np.float32)[..., None] - 127.5) / 127.5
-        logits = classifier.predict(images, verbose=0)
-        return np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        return tf.nn.softmax(classifier.predict(scale_images(pixels), verbose=0)).numpy()
 
     return probabilities
 
