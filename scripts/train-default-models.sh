@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export MNIST_PATH=${MNIST_PATH:-../shared/data/mnist.npz}
 EPOCHS=${EPOCHS:-50}
+EVAL_EVERY=${EVAL_EVERY:-5}
 # Each epoch takes minutes on a CPU and a session may end at any time: checkpoint often.
 CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-1}
 # The DCGAN paper's Adam settings plus one-sided label smoothing.
@@ -23,7 +24,7 @@ run() {  # run OUT EXPORT flags...
     # a fresh clone: the committed export stands, there is no run to continue
     echo "$out: already exported"; return
   fi
-  "$PY" -m training --out "$out" --epochs "$EPOCHS" --eval-every 5 \
+  "$PY" -m training --out "$out" --epochs "$EPOCHS" --eval-every "$EVAL_EVERY" \
     --checkpoint-every "$CHECKPOINT_EVERY" --events "$out.events.jsonl" \
     --export "$export" "${resume[@]}" "$@"
   # Only a run that reached its last epoch exports; a stopped one is resumed next time.

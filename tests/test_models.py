@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 
 from training.models import make_pair
@@ -60,3 +61,18 @@ def test_bfloat16_policy_keeps_float32_outputs():
     images = generator(np.zeros((2, 100), np.float32))
     assert images.dtype == "float32" and discriminator(images).dtype == "float32"
     assert generator.layers[1].compute_dtype == "bfloat16"
+
+
+def test_conditional_discriminator_projects_its_features_on_the_label():
+    _, discriminator = make_pair(conditional=True)
+    image = np.random.default_rng(0).uniform(-1, 1, (1, 28, 28, 1)).astype(np.float32)
+    logits = discriminator([image.repeat(2, 0), np.array([3, 7], np.int32)], training=False)
+    by_type = {type(layer).__name__: layer for layer in discriminator.layers}
+    features = keras.Model(discriminator.inputs, by_type["Flatten"].output)(
+        [image, np.array([3], np.int32)]
+    )
+    class_vectors = by_type["Embedding"].embeddings.numpy()
+    # Same image, labels 3 and 7: the scores differ by <vector_3 - vector_7, features>.
+    expected = np.dot(class_vectors[3] - class_vectors[7], features.numpy()[0])
+    np.testing.assert_allclose(logits[0, 0] - logits[1, 0], expected, rtol=1e-3, atol=1e-5)
+    assert abs(expected) > 1e-3

@@ -28,15 +28,15 @@ def _generator_body(x, dtype: str):
     )(x)
 
 
-def _discriminator_body(x, dtype: str):
+def _discriminator_features(x, dtype: str):
+    """The tutorial's discriminator up to its last Dense: [N, 28, 28, C] -> [N, 6272]."""
     x = layers.Conv2D(64, 5, strides=2, padding="same", dtype=dtype)(x)
     x = layers.LeakyReLU(dtype=dtype)(x)
     x = layers.Dropout(0.3, dtype=dtype)(x)
     x = layers.Conv2D(128, 5, strides=2, padding="same", dtype=dtype)(x)
     x = layers.LeakyReLU(dtype=dtype)(x)
     x = layers.Dropout(0.3, dtype=dtype)(x)
-    x = layers.Flatten(dtype=dtype)(x)
-    return layers.Dense(1, dtype="float32")(x)
+    return layers.Flatten(dtype=dtype)(x)
 
 
 def make_generator(noise_dim: int = NOISE_DIM, dtype: str = "float32") -> keras.Model:
@@ -48,7 +48,8 @@ def make_generator(noise_dim: int = NOISE_DIM, dtype: str = "float32") -> keras.
 def make_discriminator(dtype: str = "float32") -> keras.Model:
     """images [N, 28, 28, 1] -> real/fake logits [N, 1]."""
     image = keras.Input(IMAGE_SHAPE, name="image")
-    return keras.Model(image, _discriminator_body(image, dtype), name="discriminator")
+    logits = layers.Dense(1, dtype="float32")(_discriminator_features(image, dtype))
+    return keras.Model(image, logits, name="discriminator")
 
 
 def make_conditional_generator(noise_dim: int = NOISE_DIM, dtype: str = "float32") -> keras.Model:
@@ -61,15 +62,20 @@ def make_conditional_generator(noise_dim: int = NOISE_DIM, dtype: str = "float32
 
 
 def make_conditional_discriminator(dtype: str = "float32") -> keras.Model:
-    """(image, label) -> logits: a learned 28x28 label map joined to the image as a channel."""
+    """(image, label) -> logits: the tutorial's logit plus its features projected on the label.
+
+    A projection discriminator (Miyato & Koyama, 2018): the label enters as the inner product of a
+    learned per-class vector with D's features, so D cannot score an image well without looking at
+    the label. Joining a label map to the image instead (the classic cGAN) left D free to ignore it:
+    only 73-81% of that generator's digits were the one asked for.
+    """
     image = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
-    label_map = layers.Embedding(NUM_CLASSES, 28 * 28, dtype=dtype)(label)
-    label_map = layers.Reshape((28, 28, 1), dtype=dtype)(label_map)
-    x = layers.Concatenate(dtype=dtype)([image, label_map])
-    return keras.Model(
-        [image, label], _discriminator_body(x, dtype), name="conditional_discriminator"
-    )
+    features = _discriminator_features(image, dtype)
+    class_vector = layers.Embedding(NUM_CLASSES, features.shape[-1], dtype=dtype)(label)
+    projection = layers.Dot(axes=1, dtype="float32")([class_vector, features])
+    logits = layers.Add(dtype="float32")([layers.Dense(1, dtype="float32")(features), projection])
+    return keras.Model([image, label], logits, name="conditional_discriminator")
 
 
 def make_pair(conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "float32"):
