@@ -51,7 +51,8 @@ def test_conditional_pair_takes_labels():
     labels = np.array([0, 5, 9], np.int32)
     images = generator([noise, labels], training=False).numpy()
     assert images.shape == (3, 28, 28, 1)
-    assert discriminator([images, labels], training=False).shape == (3, 1)
+    logits, digit_logits = discriminator([images, labels], training=False)
+    assert logits.shape == (3, 1) and digit_logits.shape == (3, 10)
     # The label changes the drawing: same noise, different digits, different images.
     assert not np.allclose(images[0], images[1])
 
@@ -66,7 +67,7 @@ def test_bfloat16_policy_keeps_float32_outputs():
 def test_conditional_discriminator_projects_its_features_on_the_label():
     _, discriminator = make_pair(conditional=True)
     image = np.random.default_rng(0).uniform(-1, 1, (1, 28, 28, 1)).astype(np.float32)
-    logits = discriminator([image.repeat(2, 0), np.array([3, 7], np.int32)], training=False)
+    logits, digits = discriminator([image.repeat(2, 0), np.array([3, 7], np.int32)], training=False)
     by_type = {type(layer).__name__: layer for layer in discriminator.layers}
     features = keras.Model(discriminator.inputs, by_type["Flatten"].output)(
         [image, np.array([3], np.int32)]
@@ -76,3 +77,5 @@ def test_conditional_discriminator_projects_its_features_on_the_label():
     expected = np.dot(class_vectors[3] - class_vectors[7], features.numpy()[0])
     np.testing.assert_allclose(logits[0, 0] - logits[1, 0], expected, rtol=1e-3, atol=1e-5)
     assert abs(expected) > 1e-3
+    # The digit head looks at the image only: the label it is told does not change its answer.
+    np.testing.assert_allclose(digits[0], digits[1], rtol=1e-5)

@@ -46,6 +46,11 @@ def _bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(targets, logits), axis=-1)
 
 
+def _digit_ce(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Per-example cross-entropy of the digit head (the conditional model's auxiliary loss)."""
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(logits, tf.float32))
+
+
 class GAN:
     """G and D with one Adam each; `train_step` runs one distributed step on a batch."""
 
@@ -95,11 +100,16 @@ class GAN:
             fake_in = [fake, labels] if cfg.conditional else fake
             real_logits = self.discriminator(real_in, training=True)
             fake_logits = self.discriminator(fake_in, training=True)
+            if cfg.conditional:  # D also names the digit: learnt on real images, G is scored on it
+                (real_logits, real_digits), (fake_logits, fake_digits) = real_logits, fake_logits
             g_per_example = _bce(tf.ones_like(fake_logits), fake_logits)
             real_targets = tf.ones_like(real_logits) * (1.0 - cfg.label_smoothing)
             d_per_example = _bce(real_targets, real_logits) + _bce(
                 tf.zeros_like(fake_logits), fake_logits
             )
+            if cfg.conditional:
+                d_per_example += _digit_ce(labels, real_digits)
+                g_per_example += _digit_ce(labels, fake_digits)
             # Averaged over the global batch, so replicas' gradients sum to the mean's.
             g_loss = tf.nn.compute_average_loss(g_per_example)
             d_loss = tf.nn.compute_average_loss(d_per_example)
