@@ -39,6 +39,10 @@ def test_metrics_of_a_tiny_generator_are_in_range(evaluator):
     assert sum(metrics["class_histogram"]) == pytest.approx(1, abs=1e-3)
     assert 0 <= metrics["class_entropy"] <= math.log(10) + 1e-9
     assert 0 <= metrics["digit_accuracy"] <= 1
+    by_digit = metrics["digit_accuracy_by_digit"]
+    assert len(by_digit) == 10 and all(0 <= a <= 1 for a in by_digit)
+    # requested digits are balanced, so the overall accuracy is the mean of the per-digit ones
+    assert abs(np.mean(by_digit) - metrics["digit_accuracy"]) < 1e-3
     assert "FID-MNIST" in format_table(metrics)
 
 

@@ -15,9 +15,6 @@ from training.data import scale_images
 from training.evaluate import load_classifier
 
 MODELS = ROOT / "models"
-# issue 5: the conditional model is still training; its tests run once it is committed
-CDCGAN_SHIPPED = (MODELS / "cdcgan").is_dir()
-needs_cdcgan = pytest.mark.skipif(not CDCGAN_SHIPPED, reason="models/cdcgan is not shipped yet")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +34,7 @@ def classify():
     return probabilities
 
 
-@pytest.mark.parametrize("name", ["dcgan", pytest.param("cdcgan", marks=needs_cdcgan)])
+@pytest.mark.parametrize("name", ["dcgan", "cdcgan"])
 def test_shipped_model_loads_with_metrics_meeting_the_bars(registry, name):
     model = registry.resolve(name)
     assert model.status == "ready"
@@ -60,7 +57,6 @@ def test_dcgan_grid_shows_every_digit(registry, classify):
     assert confident.mean() >= 0.7
 
 
-@needs_cdcgan
 def test_cdcgan_draws_the_requested_digit(registry, classify):
     model = registry.resolve("cdcgan")
     labels = labels_for(100, None, None)  # 0..9, ten times
@@ -72,7 +68,7 @@ def test_cdcgan_draws_the_requested_digit(registry, classify):
 
 def test_readme_quotes_the_committed_numbers():
     readme = (ROOT / "README.md").read_text()
-    for name in ("dcgan", "cdcgan") if CDCGAN_SHIPPED else ("dcgan",):
+    for name in ("dcgan", "cdcgan"):
         version = max(int(p.name) for p in (MODELS / name).iterdir() if p.name.isdigit())
         metrics = json.loads((MODELS / name / str(version) / "model.json").read_text())["metrics"]
         assert f"{metrics['fid_mnist']:.1f}" in readme, name

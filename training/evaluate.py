@@ -140,7 +140,11 @@ class Evaluator:
             "samples": self.samples,
         }
         if conditional:
-            metrics["digit_accuracy"] = round(float((predicted == requested).mean()), 4)
+            correct = predicted == requested
+            metrics["digit_accuracy"] = round(float(correct.mean()), 4)
+            metrics["digit_accuracy_by_digit"] = [
+                round(float(correct[requested == d].mean()), 4) for d in range(10)
+            ]
         return metrics
 
 
@@ -180,6 +184,9 @@ def format_table(metrics: dict) -> str:
     ]
     if "digit_accuracy" in metrics:
         rows.append(("requested-digit accuracy", f"{metrics['digit_accuracy']:.4f}"))
+        by_digit = metrics.get("digit_accuracy_by_digit")
+        if by_digit:
+            rows.append(("requested-digit accuracy 0..9", " ".join(f"{a:.3f}" for a in by_digit)))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 

@@ -1,0 +1,100 @@
+"""Export the average of a run's generator weights over several checkpoints.
+
+    python -m training.average runs/cdcgan/checkpoints/ckpt-11 ... --export models/cdcgan --eval
+
+Adversarial training swings from epoch to epoch: the conditional run drew the requested digit
+96%, 77%, 90%, 85% and 94% of the time at epochs 6 to 10, while the average of those five
+generators drew it 97.5% of the time with a lower FID than any of them (weight averaging, Yazici et
+al., "The Unusual Effectiveness of Averaging in GAN Training", 2019). The shipped cdcgan is the
+mean of epochs 11 and 12."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.config import TrainConfig
+from training.models import make_pair
+from training.samples import sample_path, save_gif
+
+log = logging.getLogger("training")
+
+
+def average_generator(config: TrainConfig, checkpoints: list[Path]) -> tuple[keras.Model, list]:
+    """A float32 generator holding the mean of the checkpoints' weights, and their epochs."""
+    generator, _ = make_pair(config.conditional, config.noise_dim)
+    weights, epochs = [], []
+    for path in checkpoints:
+        epoch = tf.Variable(0, dtype=tf.int64)
+        status = tf.train.Checkpoint(generator=generator, epoch=epoch).restore(str(path))
+        status.expect_partial().assert_existing_objects_matched()
+        weights.append(generator.get_weights())
+        epochs.append(int(epoch.numpy()))
+    # BatchNorm's moving statistics are averaged too: close enough to the averaged weights' own.
+    generator.set_weights([np.mean(w, axis=0) for w in zip(*weights)])
+    return generator, epochs
+
+
+def progress_gif(run: Path, last_epoch: int, folder: Path) -> Path | None:
+    """The run's progress GIF up to last_epoch, written in folder."""
+    (folder / "samples").mkdir(parents=True, exist_ok=True)
+    for epoch in range(1, last_epoch + 1):
+        if sample_path(run, epoch).exists():
+            (folder / "samples" / sample_path(run, epoch).name).symlink_to(
+                sample_path(run, epoch).resolve()
+            )
+    return save_gif(folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.average", description=__doc__)
+    parser.add_argument("checkpoints", type=Path, nargs="+", help="RUN/checkpoints/ckpt-N ...")
+    parser.add_argument("--export", type=Path, required=True, help="MODELS/NAME")
+    parser.add_argument("--eval", action="store_true", help="score it as training.evaluate does")
+    parser.add_argument("--classifier", type=Path, default=Path("models/mnist-classifier"))
+    parser.add_argument("--data", help="MNIST (default: $MNIST_PATH, else keras.datasets.mnist)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    run = args.checkpoints[0].parent.parent
+    missing = [p for p in args.checkpoints if not Path(f"{p}.index").exists()]
+    if missing or not (run / "config.json").exists():
+        what = f"no checkpoint {missing[0]}" if missing else f"no {run / 'config.json'}"
+        print(f"average: error: {what} (expected RUN/checkpoints/ckpt-N)", file=sys.stderr)
+        return 2
+    config = TrainConfig.load(run / "config.json")
+    generator, epochs = average_generator(config, args.checkpoints)
+    log.info("averaged the generators of epochs %s", epochs)
+    info: dict = {"epochs_trained": max(epochs), "averaged_epochs": epochs}
+    if args.eval:
+        from training.data import load_mnist
+        from training.evaluate import Evaluator, load_classifier
+
+        mnist = load_mnist(args.data)
+        train_images = min(len(mnist.x_train), config.limit or len(mnist.x_train))
+        info["dataset"] = {"source": mnist.source, "train_images": train_images}
+        evaluator = Evaluator(load_classifier(args.classifier, mnist), mnist)
+        info["metrics"] = evaluator.evaluate(
+            lambda noise, labels: generator(
+                [noise, labels] if config.conditional else noise, training=False
+            ).numpy(),
+            config.conditional,
+            config.noise_dim,
+        )
+    from training.export import export_generator
+
+    with tempfile.TemporaryDirectory() as folder:
+        gif = progress_gif(run, max(epochs), Path(folder))
+        extra = (gif,) if gif else ()
+        path = export_generator(generator, config, args.export, info, extra_files=extra)
+    return 0 if path.exists() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
