@@ -50,3 +50,11 @@ def test_average_names_a_missing_checkpoint(tmp_path, capsys):
     assert average.main([str(missing), "--export", str(tmp_path / "m")]) == 2
     assert f"no checkpoint {missing}" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_average_refuses_checkpoints_of_another_kind_of_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    write_run(run, (1,))
+    TrainConfig(conditional=False).save(run / "config.json")  # the checkpoint is conditional
+    assert average.main([str(run / "checkpoints" / "ckpt-1"), "--export", str(tmp_path / "m")]) == 2
+    assert "do not fit" in capsys.readouterr().err
