@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         except DataError as exc:
             print(f"average: error: {exc}", file=sys.stderr)
             return 2
-        train_images = min(len(mnist.x_train), config.limit or len(mnist.x_train))
-        info["dataset"] = {"source": mnist.source, "train_images": train_images}
+        info["dataset"] = mnist.describe(config.limit)
         evaluator = Evaluator(load_classifier(args.classifier, mnist), mnist)
         info["metrics"] = evaluator.evaluate(
             lambda noise, labels: generator(

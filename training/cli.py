@@ -185,10 +185,9 @@ def _train_and_export(config, out, args, events, stop) -> None:
     elif hasattr(args, "export"):
         from training.export import export_generator
 
-        train_images = min(len(mnist.x_train), config.limit or len(mnist.x_train))
         info = {
             "epochs_trained": result.epochs_done,
-            "dataset": {"source": mnist.source, "train_images": train_images},
+            "dataset": mnist.describe(config.limit),
             "metrics": result.metrics,
         }
         # `--resume --epochs <epochs done>` exports a stopped run as it is: no epoch ran now

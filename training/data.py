@@ -29,6 +29,13 @@ class Mnist(NamedTuple):
     y_test: np.ndarray
     source: str
 
+    def describe(self, limit: int | None = None) -> dict:
+        """What a run trained on, for model.json: where MNIST came from and how many images."""
+        return {
+            "source": self.source,
+            "train_images": min(len(self.x_train), limit or len(self.x_train)),
+        }
+
 
 def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
     """Load MNIST from `path`, else $MNIST_PATH, else keras.datasets.mnist."""
