@@ -10,12 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from app.batching import Batcher
-from app.cache import ImageCache
 from app.config import Settings
 from app.jobs import JobManager
 from app.metrics import Metrics
 from app.registry import ModelRegistry, ModelVersion, UnknownModel
+from app.rendering import Renderer
 
 
 async def get_settings(request: Request) -> Settings:
@@ -26,12 +25,8 @@ async def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
 
-async def get_batcher(request: Request) -> Batcher:
-    return request.app.state.batcher
-
-
-async def get_cache(request: Request) -> ImageCache:
-    return request.app.state.cache
+async def get_renderer(request: Request) -> Renderer:
+    return request.app.state.renderer
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -72,7 +67,6 @@ def query_error(param: str, message: str) -> HTTPException:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
-BatcherDep = Annotated[Batcher, Depends(get_batcher)]
-CacheDep = Annotated[ImageCache, Depends(get_cache)]
+RendererDep = Annotated[Renderer, Depends(get_renderer)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 JobsDep = Annotated[JobManager, Depends(get_jobs)]

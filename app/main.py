@@ -16,6 +16,7 @@ from app.jobs import JobManager
 from app.jobstore import JobStore
 from app.metrics import Metrics, MetricsMiddleware
 from app.registry import ModelRegistry
+from app.rendering import Renderer
 from app.routes import generate, health, jobs, models, pages
 
 log = logging.getLogger("app")
@@ -52,14 +53,14 @@ async def lifespan(app: FastAPI):
     for name, version in sorted(registry.active.items()):
         log.info("serving %s@%d%s", name, version, " (default)" if name == registry.default else "")
     app.state.registry = registry
-    app.state.cache = ImageCache(settings.cache_bytes)
-    app.state.batcher = Batcher(
+    batcher = Batcher(
         settings.batch_max_images,
         settings.batch_max_wait_ms,
         settings.queue_limit,
         app.state.metrics,
     )
-    app.state.batcher.start()
+    batcher.start()
+    app.state.renderer = Renderer(batcher, ImageCache(settings.cache_bytes), app.state.metrics)
     if settings.api_token is None:
         log.warning("DCGAN_API_TOKEN is not set: anyone who reaches this port can start jobs")
     store = JobStore(settings.data_dir / "jobs.db")
@@ -70,7 +71,7 @@ async def lifespan(app: FastAPI):
     finally:
         await app.state.jobs.stop()
         store.close()
-        await app.state.batcher.stop()
+        await batcher.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

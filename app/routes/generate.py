@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Header, HTTPException, Query, Response
-from starlette.concurrency import run_in_threadpool
 
-from app.batching import Batcher, Overloaded
-from app.cache import ImageCache, etag, etag_matches
-from app.deps import (
-    BatcherDep,
-    CacheDep,
-    MetricsDep,
-    RegistryDep,
-    SettingsDep,
-    query_error,
-    resolve_model,
-)
+from app.batching import Overloaded
+from app.cache import etag, etag_matches
+from app.deps import RegistryDep, RendererDep, SettingsDep, query_error, resolve_model
 from app.generation import labels_for, noise_for, slerp
 from app.imaging import default_cols, gif_bytes, grid_png
-from app.metrics import Metrics
 from app.registry import ModelVersion
+from app.rendering import ImageSpec, Renderer
 
 router = APIRouter(tags=["generate"])
 MODEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}(@[0-9]{1,9})?$"
@@ -74,9 +64,7 @@ def _image_responses(media_type: str) -> dict:
 @router.get("/generate", response_class=Response, responses=_image_responses("image/png"))
 async def generate(
     registry: RegistryDep,
-    batcher: BatcherDep,
-    cache: CacheDep,
-    metrics: MetricsDep,
+    renderer: RendererDep,
     settings: SettingsDep,
     n: Annotated[int, Query(ge=1, le=256, examples=[16], description="Number of digits.")] = 16,
     seed: SeedQuery = None,
@@ -111,21 +99,15 @@ async def generate(
     seeded, seed = seed is not None, seed if seed is not None else secrets.randbelow(2**32)
     cols = min(cols or default_cols(n), n)
     key = f"grid|{version.ref}|{n}|{seed}|{_labels_key(labels)}|{cols}|{scale}"
-    return await _respond(
+    spec = ImageSpec(
         key,
-        seed,
-        seeded,
         version,
         lambda: noise_for(seed, n, version.noise_dim),
         labels,
         partial(grid_png, cols=cols, scale=scale),
         "image/png",
-        batcher,
-        cache,
-        metrics,
-        settings.cache_max_age,
-        if_none_match,
     )
+    return await _respond(spec, seed, seeded, renderer, settings.cache_max_age, if_none_match)
 
 
 @router.get(
@@ -141,9 +123,7 @@ async def generate(
 )
 async def interpolate(
     registry: RegistryDep,
-    batcher: BatcherDep,
-    cache: CacheDep,
-    metrics: MetricsDep,
+    renderer: RendererDep,
     settings: SettingsDep,
     seed_a: Annotated[
         int, Query(ge=0, le=2**32 - 1, examples=[1], description="Seed of the first digit.")
@@ -196,60 +176,34 @@ async def interpolate(
         if format == "gif"
         else partial(grid_png, cols=steps, scale=scale)
     )
-    return await _respond(
-        key,
-        seed_a,
-        True,
-        version,
-        path,
-        labels,
-        encode,
-        f"image/{format}",
-        batcher,
-        cache,
-        metrics,
-        settings.cache_max_age,
-        if_none_match,
-    )
+    spec = ImageSpec(key, version, path, labels, encode, f"image/{format}")
+    return await _respond(spec, seed_a, True, renderer, settings.cache_max_age, if_none_match)
 
 
 async def _respond(
-    key: str,
+    spec: ImageSpec,
     seed: int,
     seeded: bool,
-    version: ModelVersion,
-    noise: Callable[[], np.ndarray],
-    labels: np.ndarray | None,
-    encode: Callable[[np.ndarray], bytes],
-    media_type: str,
-    batcher: Batcher,
-    cache: ImageCache,
-    metrics: Metrics,
+    renderer: Renderer,
     max_age: int,
     if_none_match: str | None,
 ) -> Response:
-    """304, a cached body, or generate and encode (off the event loop) and cache it."""
+    """304, or the rendered image with its caching headers; 503 when the queue is full."""
     headers = {
-        "ETag": etag(key),
+        "ETag": etag(spec.key),
         "Cache-Control": f"public, max-age={max_age}, immutable" if seeded else "no-store",
         "X-Seed": str(seed),
-        "X-Model": version.ref,
+        "X-Model": spec.version.ref,
     }
     if if_none_match and etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    body = cache.get(key) if seeded else None
-    (metrics.cache_misses if body is None else metrics.cache_hits).inc()
-    if body is None:
-        try:
-            pixels = await batcher.generate(version, noise(), labels)
-        except Overloaded:
-            raise HTTPException(
-                503, "the generator queue is full; retry shortly", headers={"Retry-After": "1"}
-            ) from None
-        body = await run_in_threadpool(encode, pixels)
-        if seeded:
-            cache.put(key, body)
-    return Response(body, media_type=media_type, headers=headers)
+    try:
+        body = await renderer.render(spec, cacheable=seeded)
+    except Overloaded:
+        raise HTTPException(
+            503, "the generator queue is full; retry shortly", headers={"Retry-After": "1"}
+        ) from None
+    return Response(body, media_type=spec.media_type, headers=headers)
 
 
 def _labels(version: ModelVersion, n: int, digit: int | None, digits: str | None):

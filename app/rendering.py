@@ -1,0 +1,46 @@
+"""Rendering an image response's body: the LRU cache in front of the batched generator."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from app.batching import Batcher
+from app.cache import ImageCache
+from app.metrics import Metrics
+from app.registry import ModelVersion
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSpec:
+    """One image to render. Equal keys must mean equal bytes, so the key names the model
+    version and every normalized parameter; the noise is only drawn on a cache miss."""
+
+    key: str
+    version: ModelVersion
+    noise: Callable[[], np.ndarray]
+    labels: np.ndarray | None
+    encode: Callable[[np.ndarray], bytes]
+    media_type: str
+
+
+class Renderer:
+    """Looks bodies up in the cache, else generates (batched) and encodes them off the loop."""
+
+    def __init__(self, batcher: Batcher, cache: ImageCache, metrics: Metrics):
+        self.batcher, self.cache, self.metrics = batcher, cache, metrics
+
+    async def render(self, spec: ImageSpec, cacheable: bool) -> bytes:
+        """The encoded image; raises batching.Overloaded when the generator queue is full."""
+        body = self.cache.get(spec.key) if cacheable else None
+        (self.metrics.cache_misses if body is None else self.metrics.cache_hits).inc()
+        if body is not None:
+            return body
+        pixels = await self.batcher.generate(spec.version, spec.noise(), spec.labels)
+        body = await run_in_threadpool(spec.encode, pixels)
+        if cacheable:
+            self.cache.put(spec.key, body)
+        return body

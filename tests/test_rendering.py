@@ -1,0 +1,58 @@
+import asyncio
+from functools import partial
+
+import numpy as np
+
+from app.batching import Batcher
+from app.cache import ImageCache
+from app.generation import noise_for
+from app.imaging import grid_png
+from app.metrics import Metrics
+from app.registry import load_version
+from app.rendering import ImageSpec, Renderer
+
+
+def render_twice(models_dir, cacheable: bool) -> tuple[list[bytes], int, Renderer]:
+    """Render one spec twice through a real batcher; also count how often noise was drawn."""
+    version = load_version("dcgan", 1, models_dir / "dcgan" / "1")
+    drawn = []
+
+    def noise() -> np.ndarray:
+        drawn.append(1)
+        return noise_for(7, 4, version.noise_dim)
+
+    spec = ImageSpec(
+        "grid|dcgan@1|4|7", version, noise, None, partial(grid_png, cols=2, scale=1), "image/png"
+    )
+
+    async def main():
+        metrics = Metrics()
+        batcher = Batcher(256, 1.0, 8, metrics)
+        batcher.start()
+        renderer = Renderer(batcher, ImageCache(1 << 20), metrics)
+        try:
+            return [await renderer.render(spec, cacheable) for _ in range(2)], renderer
+        finally:
+            await batcher.stop()
+
+    bodies, renderer = asyncio.run(main())
+    return bodies, len(drawn), renderer
+
+
+def count(renderer: Renderer, what: str) -> float:
+    return renderer.metrics.registry.get_sample_value(f"dcgan_cache_{what}_total")
+
+
+def test_cacheable_bodies_are_rendered_once(models_dir):
+    bodies, drawn, renderer = render_twice(models_dir, cacheable=True)
+    assert bodies[0] == bodies[1] and bodies[0].startswith(b"\x89PNG")
+    assert drawn == 1 and len(renderer.cache) == 1
+    assert count(renderer, "hits") == 1
+    assert count(renderer, "misses") == 1
+
+
+def test_uncacheable_bodies_are_rendered_each_time(models_dir):
+    bodies, drawn, renderer = render_twice(models_dir, cacheable=False)
+    assert bodies[0] == bodies[1]  # the same noise gives the same bytes, cached or not
+    assert drawn == 2 and len(renderer.cache) == 0
+    assert count(renderer, "misses") == 2
