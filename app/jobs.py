@@ -9,32 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import json
 import logging
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 from app.config import Settings
 from app.jobstore import FINISHED, JobStore
 from app.registry import ModelRegistry, load_version
+from app.trainer import exit_reason, exited_within, read_new_lines, start_trainer, trainer_command
 
 log = logging.getLogger("app")
-STDERR_TAIL = 12
 POLL_SECONDS = 0.2
-PASSED_AS_FLAGS = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "beta_1",
-    "label_smoothing",
-    "seed",
-    "mixed_precision",
-    "eval_every",
-)
 
 
 class JobConflict(Exception):
@@ -126,23 +112,15 @@ class JobManager:
         events_path = folder / "events.jsonl"
         events_path.touch()
         offset = events_path.stat().st_size
-        with open(folder / "stderr.log", "ab") as stderr:
-            self._proc = await asyncio.create_subprocess_exec(
-                *self._command(job, folder),
-                cwd=folder,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=stderr,
-                env=self._env(),
-                preexec_fn=_lower_priority_and_die_with_parent,
-            )
+        command = trainer_command(job["params"], folder, self.settings.models_dir)
+        self._proc = await start_trainer(command, folder, self.settings.mnist_path)
         self._running = job_id
         self.store.update(job_id, started_at=time.time())
         self._set_state(job_id, "running", pid=self._proc.pid)
         export = None
         while True:
-            exited = await _wait(self._proc, POLL_SECONDS)
-            offset, events = _read_new_lines(events_path, offset)
+            exited = await exited_within(self._proc, POLL_SECONDS)
+            offset, events = read_new_lines(events_path, offset)
             for event in events:
                 export = event if event.get("event") == "export" else export
                 self._on_trainer_event(job_id, event)
@@ -155,13 +133,8 @@ class JobManager:
         cancelled = job_id in self._cancelling
         self._cancelling.discard(job_id)
         if status != 0:
-            reason = (
-                f"killed by {signal.Signals(-status).name}"
-                if status < 0
-                else f"exited with status {status}"
-            )
-            tail = _tail(self.job_dir(job_id) / "stderr.log")
-            self._set_state(job_id, "failed", error=f"trainer {reason}: {tail}")
+            reason = exit_reason(status, self.job_dir(job_id) / "stderr.log")
+            self._set_state(job_id, "failed", error=f"trainer {reason}")
         elif export is None:
             self._set_state(job_id, "cancelled" if cancelled else "interrupted")
         else:
@@ -229,58 +202,3 @@ class JobManager:
     async def _notify(self) -> None:
         async with self.changed:
             self.changed.notify_all()
-
-    def _command(self, job: dict, folder: Path) -> list[str]:
-        p, models = job["params"], self.settings.models_dir.resolve()
-        command = [
-            sys.executable, "-m", "training", "--out", str(folder / "run"),
-            "--events", str(folder / "events.jsonl"), "--export", str(models / p["name"]),
-            "--classifier", str(models / "mnist-classifier"),
-        ]  # fmt: skip
-        for key in PASSED_AS_FLAGS:  # the CLI's flag for `batch_size` is --batch-size
-            command += [f"--{key.replace('_', '-')}", str(p[key])]
-        command += ["--conditional"] if p["conditional"] else []
-        command += ["--limit", str(p["limit"])] if p.get("limit") else []
-        if (folder / "run" / "checkpoints" / "checkpoint").exists():
-            command.append("--resume")
-        return command
-
-    def _env(self) -> dict:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        if self.settings.mnist_path:
-            env["MNIST_PATH"] = str(self.settings.mnist_path.resolve())
-        return env
-
-
-def _lower_priority_and_die_with_parent() -> None:
-    """In the child: yield the CPU to /generate, and get SIGTERM (so it checkpoints) if the
-    service dies."""
-    os.nice(10)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-async def _wait(proc: asyncio.subprocess.Process, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(proc.wait(), seconds)
-        return True
-    except TimeoutError:
-        return False
-
-
-def _read_new_lines(path: Path, offset: int) -> tuple[int, list[dict]]:
-    """Complete JSON lines written after `offset`; a half-written last line waits."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    complete = data[: data.rfind(b"\n") + 1]
-    events = []
-    for line in complete.splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            events.append(json.loads(line))
-    return offset + len(complete), events
-
-
-def _tail(path: Path) -> str:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return " | ".join(lines[-STDERR_TAIL:]) or "no output"
