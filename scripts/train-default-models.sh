@@ -32,5 +32,7 @@ run() {  # run OUT EXPORT flags...
 }
 
 run runs/dcgan models/dcgan "${BEST[@]}"
-run runs/cdcgan models/cdcgan --conditional "${BEST[@]}"
+# The baseline both shipped models are compared with: the CLI's defaults, the tutorial's recipe.
 run runs/dcgan-tutorial runs/exports/dcgan-tutorial
+# Every epoch's checkpoint is kept, to average the generators of late epochs (training.average).
+run runs/cdcgan models/cdcgan --conditional "${BEST[@]}" --keep-checkpoints "$EPOCHS"

@@ -27,12 +27,13 @@ def wait_for(events_path, kind: str, proc: subprocess.Popen, timeout: float = 12
 
 def test_two_epochs_write_losses_samples_gif_and_checkpoint(tmp_path, mnist_path):
     out, events = tmp_path / "run", tmp_path / "events.jsonl"
-    done = train_cli("--data", mnist_path, *TINY, "--epochs", 2, "--out", out, "--events", events)
+    flags = ("--epochs", 2, "--checkpoint-every", 1, "--keep-checkpoints", 1)
+    done = train_cli("--data", mnist_path, *TINY, *flags, "--out", out, "--events", events)
     assert done.returncode == 0, done.stderr
     log = read_events(events)
     # `progress` comes every 5 s, so how many depends on the machine's speed
     kinds = [e["event"] for e in log if e["event"] != "progress"]
-    assert kinds == ["start", "epoch", "epoch", "checkpoint", "done"]
+    assert kinds == ["start", "epoch", "checkpoint", "epoch", "checkpoint", "done"]
     for epoch in (e for e in log if e["event"] == "epoch"):
         assert math.isfinite(epoch["g_loss"]) and math.isfinite(epoch["d_loss"])
         assert epoch["images_per_sec"] > 0 and Image.open(epoch["sample"]).size == (
@@ -45,6 +46,7 @@ def test_two_epochs_write_losses_samples_gif_and_checkpoint(tmp_path, mnist_path
     ]
     assert Image.open(out / "progress.gif").n_frames == 2
     assert (out / "config.json").exists() and (out / "checkpoints" / "checkpoint").exists()
+    assert [p.name for p in (out / "checkpoints").glob("*.index")] == ["ckpt-2.index"]
     assert "epoch 2/2" in done.stderr  # the per-epoch summary line
 
 
@@ -97,7 +99,12 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path, mnist_path):
 
 
 def test_bad_flags_exit_2(tmp_path):
-    for flags in (["--epochs", "0"], ["--beta-1", "1.5"], ["--label-smoothing", "-1"]):
+    for flags in (
+        ["--epochs", "0"],
+        ["--beta-1", "1.5"],
+        ["--label-smoothing", "-1"],
+        ["--keep-checkpoints", "0"],
+    ):
         done = train_cli(*flags, "--out", tmp_path)
         assert done.returncode == 2 and "dcgan-train: error:" in done.stderr, flags
 

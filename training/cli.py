@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"epochs between checkpoints (default: {d.checkpoint_every})",
     )
     p.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        metavar="N",
+        help="keep the latest N checkpoints; keep more to average the generators of "
+        f"several epochs with training.average (default: {d.keep_checkpoints})",
+    )
+    p.add_argument(
         "--eval-every",
         type=int,
         metavar="K",
@@ -116,7 +123,7 @@ def make_config(args: argparse.Namespace, saved: TrainConfig | None) -> TrainCon
     config = base.replace(**given)
     if config.eval_every < 0:
         raise ValueError("--eval-every must be 0 (off) or more")
-    for name in ("epochs", "batch_size", "checkpoint_every"):
+    for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints"):
         if getattr(config, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
     if config.limit is not None and config.limit < 1:

@@ -25,6 +25,7 @@ class TrainConfig:
     mixed_precision: str = "float32"  # or "bfloat16"
     limit: int | None = None
     checkpoint_every: int = 15
+    keep_checkpoints: int = 3  # the latest N; more lets training.average mean late epochs
     eval_every: int = 0  # 0: no quality evaluation during training
     noise_dim: int = NOISE_DIM
 

@@ -23,7 +23,6 @@ from training.gan import GAN, is_chief, pick_strategy
 from training.samples import save_gif, save_sample
 
 log = logging.getLogger("training")
-KEEP_CHECKPOINTS = 3
 
 
 class RunError(Exception):
@@ -177,7 +176,7 @@ class _Run:
             progress_noise=tf.Variable(noise),
         )
         self.manager = tf.train.CheckpointManager(
-            self.state, self.out / "checkpoints", max_to_keep=KEEP_CHECKPOINTS
+            self.state, self.out / "checkpoints", max_to_keep=config.keep_checkpoints
         )
         self.images, self.labels = mnist.x_train, mnist.y_train
         if config.limit:
