@@ -1,0 +1,156 @@
+// The Train section: the job form, job actions and the list of jobs.
+
+import { $, api, ApiError, authHeaders, el, setError } from "./common.js";
+import { live, watch } from "./live.js";
+
+const NUMBER_FIELDS = ["epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "seed", "limit", "eval_every"];
+
+function jobBody() {
+  const body = { name: $("job-name").value.trim() };
+  for (const field of NUMBER_FIELDS) {
+    const input = $(`job-${field}`);
+    if (input.validity.badInput) throw new ApiError(`${field}: not a number`);
+    const raw = input.value.trim();
+    if (raw !== "") body[field] = Number(raw); // blank: the service's default
+  }
+  body.mixed_precision = $("job-mixed_precision").value;
+  body.conditional = $("job-conditional").checked;
+  body.activate = $("job-activate").checked;
+  return body;
+}
+
+async function submitJob(event) {
+  event.preventDefault();
+  const button = event.submitter || $("job-form").querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const response = await api("/jobs", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...authHeaders() },
+      body: JSON.stringify(jobBody()),
+    });
+    const job = await response.json();
+    setError("train-error", "form", null);
+    watch(job.id);
+    loadJobs();
+  } catch (err) {
+    setError("train-error", "form", `Could not start the job: ${err.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function jobAction(id, action) {
+  try {
+    await api(`/jobs/${id}/${action}`, { method: "POST", headers: authHeaders() });
+    setError("train-error", "action", null);
+    if (action === "resume") watch(id); // a new run: follow it (its stream had ended)
+  } catch (err) {
+    setError("train-error", "action", `Could not ${action} job ${id}: ${err.message}`);
+  }
+  loadJobs();
+}
+
+const jobs = { offset: 0, limit: 10, list: [] };
+
+export async function loadJobs() {
+  try {
+    const page = await (await api(`/jobs?limit=${jobs.limit}&offset=${jobs.offset}`)).json();
+    jobs.list = page.jobs;
+    renderJobs(page);
+    setError("train-error", "list", null);
+    return page;
+  } catch (err) {
+    setError("train-error", "list", `Could not list the jobs: ${err.message}`);
+    return null;
+  }
+}
+
+function renderJobs(page) {
+  const body = $("jobs-body");
+  body.replaceChildren();
+  if (!page.jobs.length) {
+    body.append(el("tr", {}, el("td", { colSpan: 6 }, "No jobs yet.")));
+  }
+  for (const job of page.jobs) {
+    const p = job.params;
+    const progress = job.progress || {};
+    const state = el("td", {}, el("span", { class: `badge ${job.state}` }, job.state));
+    if (job.error) state.append(el("div", { class: "row-error", title: job.error }, clip(job.error, 160)));
+    const actions = el("td", { class: "actions-cell" });
+    actions.append(button("Watch", `Watch job ${job.id}`, () => watch(job.id)));
+    if (["queued", "running"].includes(job.state)) {
+      actions.append(button("Cancel", `Cancel job ${job.id}`, () => jobAction(job.id, "cancel")));
+    }
+    if (["cancelled", "failed", "interrupted"].includes(job.state)) {
+      actions.append(button("Resume", `Resume job ${job.id}`, () => jobAction(job.id, "resume")));
+    }
+    if (job.model_version && job.state === "succeeded") {
+      actions.append(generateLink(job.model_version, "Generate"));
+    }
+    const created = new Date(job.created_at * 1000);
+    body.append(
+      el(
+        "tr",
+        { "data-job": String(job.id), class: job.id === live.id ? "watched" : "" },
+        el("td", {}, `#${job.id}`),
+        el("td", {}, job.model_version || p.name, p.conditional ? " (conditional)" : ""),
+        state,
+        el("td", {}, `${progress.epoch || 0}/${p.epochs} epochs`),
+        el("td", { class: "created", title: created.toISOString() }, created.toLocaleString()),
+        actions,
+      ),
+    );
+  }
+  const first = page.total ? page.offset + 1 : 0;
+  const last = page.offset + page.jobs.length;
+  $("jobs-range").textContent = `${first}–${last} of ${page.total}`;
+  $("jobs-newer").disabled = page.offset === 0;
+  $("jobs-older").disabled = last >= page.total;
+}
+
+function clip(text, n) {
+  return text.length > n ? `${text.slice(0, n - 1)}…` : text;
+}
+
+function button(text, label, onClick) {
+  const b = el("button", { type: "button", "aria-label": label }, text);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function generateLink(ref, text) {
+  const a = el("a", { href: `?model=${encodeURIComponent(ref)}#generate`, "data-model": ref }, text);
+  a.setAttribute("aria-label", `Generate from ${ref}`);
+  return a;
+}
+
+export function markWatched() {
+  for (const row of document.querySelectorAll("#jobs-body tr[data-job]")) {
+    row.classList.toggle("watched", Number(row.dataset.job) === live.id);
+  }
+}
+
+export function initJobs() {
+  $("job-form").addEventListener("submit", submitJob);
+  $("live-cancel").addEventListener("click", () => jobAction(live.id, "cancel"));
+  $("live-resume").addEventListener("click", () => jobAction(live.id, "resume"));
+  $("jobs-refresh").addEventListener("click", loadJobs);
+  $("jobs-newer").addEventListener("click", () => {
+    jobs.offset = Math.max(0, jobs.offset - jobs.limit);
+    loadJobs();
+  });
+  $("jobs-older").addEventListener("click", () => {
+    jobs.offset += jobs.limit;
+    loadJobs();
+  });
+  // Keep the list fresh while something is queued or running (and the tab is visible).
+  setInterval(() => {
+    const busy = jobs.list.some((j) => ["queued", "running"].includes(j.state));
+    if (busy && document.visibilityState === "visible") loadJobs();
+  }, 5000);
+  loadJobs().then((page) => {
+    const current = page && page.jobs.find((j) => ["queued", "running"].includes(j.state));
+    if (current && live.id === null) watch(current.id);
+  });
+}
