@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.config import TrainConfig
-from training.models import make_pair
+from training.models import generator_for
 from training.samples import sample_path, save_gif
 
 log = logging.getLogger("training")
@@ -29,7 +29,7 @@ log = logging.getLogger("training")
 
 def average_generator(config: TrainConfig, checkpoints: list[Path]) -> tuple[keras.Model, list]:
     """A float32 generator holding the mean of the checkpoints' weights, and their epochs."""
-    generator, _ = make_pair(config.conditional, config.noise_dim)
+    generator = generator_for(config.conditional, config.noise_dim)
     weights, epochs = [], []
     for path in checkpoints:
         epoch = tf.Variable(0, dtype=tf.int64)

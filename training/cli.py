@@ -155,7 +155,8 @@ def _run(config: TrainConfig, out: Path, args: argparse.Namespace) -> int:
     """Train and export, turning every failure into one line, an `error` event and a status."""
     from training.data import DataError
     from training.events import EventWriter
-    from training.train import RunError, StopFlag
+    from training.stop import StopFlag
+    from training.train import RunError
 
     events = EventWriter(getattr(args, "events", None))
     try:

@@ -19,7 +19,7 @@ import tensorflow as tf
 from PIL import Image
 
 from training.config import IMAGE_SHAPE, NUM_CLASSES, TrainConfig
-from training.models import make_pair
+from training.models import generator_for
 from training.samples import grid_image
 
 log = logging.getLogger("training")
@@ -46,7 +46,7 @@ class _Serving(tf.Module):
 
 def float32_copy(generator: keras.Model, config: TrainConfig) -> keras.Model:
     """The same weights in a float32 generator, so a bfloat16 run serves exactly everywhere."""
-    copy, _ = make_pair(config.conditional, config.noise_dim, "float32")
+    copy = generator_for(config.conditional, config.noise_dim)
     copy.set_weights(generator.get_weights())
     return copy
 

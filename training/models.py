@@ -80,6 +80,12 @@ def make_conditional_discriminator(dtype: str = "float32") -> keras.Model:
     return keras.Model([image, label], [logits, digit_logits], name="conditional_discriminator")
 
 
+def generator_for(conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "float32"):
+    """The generator alone, for what needs no discriminator (export, averaging)."""
+    make = make_conditional_generator if conditional else make_generator
+    return make(noise_dim, dtype)
+
+
 def make_pair(conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "float32"):
     """(generator, discriminator) for a run; dtype is a Keras dtype policy name."""
     if conditional:

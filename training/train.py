@@ -6,7 +6,6 @@ import dataclasses
 import logging
 import math
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from training.data import Mnist, make_dataset
 from training.events import EventWriter, ProgressBar
 from training.gan import GAN, is_chief, pick_strategy
 from training.samples import save_gif, save_sample
+from training.stop import StopFlag
 
 log = logging.getLogger("training")
 
@@ -37,32 +37,6 @@ class RunResult:
     d_loss: float = math.nan
     images_per_sec: float = 0.0
     metrics: dict = dataclasses.field(default_factory=dict)
-
-
-class StopFlag:
-    """SIGINT/SIGTERM ask for a clean stop at the next step; a second SIGINT stops at once.
-
-    Use as a context manager: the previous handlers come back on exit.
-    """
-
-    def __init__(self):
-        self.requested = False
-        self._previous: dict = {}
-
-    def __enter__(self) -> StopFlag:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning("%s received: stopping after this step", signal.Signals(signum).name)
 
 
 def progress_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
