@@ -80,7 +80,9 @@ def make_conditional_discriminator(dtype: str = "float32") -> keras.Model:
     return keras.Model([image, label], [logits, digit_logits], name="conditional_discriminator")
 
 
-def generator_for(conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "float32"):
+def generator_for(
+    conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "float32"
+) -> keras.Model:
     """The generator alone, for what needs no discriminator (export, averaging)."""
     make = make_conditional_generator if conditional else make_generator
     return make(noise_dim, dtype)
@@ -88,6 +90,5 @@ def generator_for(conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "f
 
 def make_pair(conditional: bool, noise_dim: int = NOISE_DIM, dtype: str = "float32"):
     """(generator, discriminator) for a run; dtype is a Keras dtype policy name."""
-    if conditional:
-        return make_conditional_generator(noise_dim, dtype), make_conditional_discriminator(dtype)
-    return make_generator(noise_dim, dtype), make_discriminator(dtype)
+    discriminator = make_conditional_discriminator if conditional else make_discriminator
+    return generator_for(conditional, noise_dim, dtype), discriminator(dtype)
