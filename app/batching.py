@@ -31,8 +31,8 @@ class Batcher:
     """Queues generation requests and runs them in batches on one generator thread.
 
     While a call runs, new requests queue up and form the next batch; a batch also waits up to
-    `max_wait_ms` for more when several requests are already waiting. At most `max_images`
-    images per batch; requests for different models in one batch get one call per model.
+    `max_wait_ms` for more when traffic is concurrent. At most `max_images` images per batch;
+    requests for different models in one batch get one call per model.
     """
 
     def __init__(self, max_images: int, max_wait_ms: float, queue_limit: int, metrics: Metrics):
@@ -43,6 +43,7 @@ class Batcher:
         # One thread: TensorFlow already spreads a call over the cores.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="generator")
         self._task: asyncio.Task | None = None
+        self._last_batch_requests = 1
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="batcher")
@@ -72,6 +73,7 @@ class Batcher:
         while True:
             first = carry or await self._queue.get()
             batch, carry = await self._collect(first)
+            self._last_batch_requests = len(batch)
             self.metrics.queue_depth.set(self._queue.qsize())
             for model, items in _by_model(batch):
                 try:
@@ -90,10 +92,13 @@ class Batcher:
                     start += len(item.noise)
 
     async def _collect(self, first: _Item) -> tuple[list[_Item], _Item | None]:
-        """`first`, what is already queued, and, when that shows concurrent traffic, what
-        arrives within max_wait; the first item that does not fit is carried over.
+        """`first`, what is already queued, and, when traffic is concurrent (several requests
+        queued now or in the last batch), what arrives within max_wait; the first item that
+        does not fit is carried over.
 
-        A lone request goes at once: waiting would only add latency.
+        The last batch's clients send their next requests a few milliseconds apart once it
+        answers them: waiting for them saves generator calls, and a call costs the same for 1
+        image as for generation.PAD_TO. A lone client's request goes at once.
         """
         batch, total = [first], len(first.noise)
         deadline = asyncio.get_running_loop().time() + self.max_wait
@@ -102,7 +107,8 @@ class Batcher:
                 item = self._queue.get_nowait()
             except asyncio.QueueEmpty:
                 remaining = deadline - asyncio.get_running_loop().time()
-                if len(batch) == 1 or remaining <= 0:
+                lone = len(batch) == 1 and self._last_batch_requests == 1
+                if lone or remaining <= 0:
                     break
                 try:
                     item = await asyncio.wait_for(self._queue.get(), remaining)

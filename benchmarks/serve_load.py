@@ -5,7 +5,9 @@
 Starts `uvicorn app.main:app` on a free loopback port, drives it with async httpx clients for
 three workloads (unique seeds n=16, unique seeds n=1, one repeated seed n=16), each bounded by
 --requests and --seconds, and prints requests/s, p50 and p99 beside the bare in-process generator
-rate for the same images (SavedModel calls of n images, no HTTP, no PNG).
+rate for the same images (SavedModel calls of n images, no HTTP, no PNG). Last, the same client
+against a do-nothing ASGI app returning the repeated response's bytes: the most requests/s this
+client reaches on this machine whatever the server does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,34 +42,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(models_dir: Path) -> tuple[subprocess.Popen, str]:
+# Answers every request with the bytes in the file argv[1]: the server side costs next to nothing.
+DO_NOTHING_SERVER = """
+import sys, uvicorn
+BODY = open(sys.argv[1], "rb").read()
+HEADERS = [(b"content-type", b"image/png"), (b"content-length", str(len(BODY)).encode())]
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await send({"type": "http.response.body", "body": BODY})
+uvicorn.run(app, port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+
+def start_server(command: list[str], ready_path: str, env: dict | None = None):
+    """Runs `command PORT`; returns the process and its URL once ready_path answers 200."""
     port = free_port()
-    env = {**os.environ, "DCGAN_MODELS_DIR": str(models_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = subprocess.Popen([*command, str(port)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
+            if httpx.get(url + ready_path).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not become ready")
+
+
+def start_app(models_dir: Path) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "DCGAN_MODELS_DIR": str(models_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    uvicorn = [sys.executable, "-m", "uvicorn", "app.main:app", "--log-level", "warning"]
+    return start_server([*uvicorn, "--no-access-log", "--port"], "/readyz", env)
 
 
 async def drive(
@@ -80,24 +87,28 @@ async def drive(
     seeds: itertools.count,
 ) -> dict:
     latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
-        # One client per worker: a single pooled client serialises 32 workers on its pool lock.
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            while len(latencies) < max_requests and time.perf_counter() < deadline:
-                seed = next(seeds) if unique else 42
-                start = time.perf_counter()
-                response = await http.get(f"/generate?n={n}&seed={seed}&model={model}")
-                latencies.append(time.perf_counter() - start)
-                if response.status_code != 200:
-                    raise SystemExit(f"HTTP {response.status_code}: {response.text[:200]}")
+    async def worker(http: httpx.AsyncClient, deadline: float) -> None:
+        while len(latencies) < max_requests and time.perf_counter() < deadline:
+            seed = next(seeds) if unique else 42
+            start = time.perf_counter()
+            response = await http.get(f"/generate?n={n}&seed={seed}&model={model}")
+            latencies.append(time.perf_counter() - start)
+            if response.status_code != 200:
+                raise SystemExit(f"HTTP {response.status_code}: {response.text[:200]}")
 
-    async with httpx.AsyncClient(base_url=url) as http:  # warm the repeated seed's cache
-        await http.get(f"/generate?n={n}&seed=42&model={model}")
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
+    # One client per worker (a single pooled client serialises 32 workers on its pool lock),
+    # made and connected before the clock starts: each loads a CA bundle, ~30 ms here.
+    clients = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(concurrency)]
+    try:
+        for http in clients:  # also warms the repeated seed's cache
+            await http.get(f"/generate?n={n}&seed=42&model={model}")
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(http, start + seconds) for http in clients))
+        elapsed = time.perf_counter() - start
+    finally:
+        for http in clients:
+            await http.aclose()
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
@@ -105,6 +116,19 @@ async def drive(
         "p99": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
         "count": len(latencies),
     }
+
+
+def client_ceiling(body: bytes, concurrency: int, seconds: float) -> dict:
+    """The repeated-seed load against DO_NOTHING_SERVER answering with body."""
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(body)
+        f.flush()
+        proc, url = start_server([sys.executable, "-c", DO_NOTHING_SERVER, f.name], "/")
+        try:
+            return run(drive(url, "-", 16, False, concurrency, 10**6, seconds, itertools.count()))
+        finally:
+            proc.terminate()
+            proc.wait()
 
 
 def bare_rate(version_dir: Path, n: int, seconds: float) -> float:
@@ -132,10 +156,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="cap per run")
     args = parser.parse_args()
     versions = sorted((args.models_dir / args.model).iterdir(), key=lambda p: int(p.name))
-    proc, url = start_server(args.models_dir)
+    proc, url = start_app(args.models_dir)
     seeds = itertools.count(1_000_000)
     rows = []
     try:
+        repeated_body = httpx.get(f"{url}/generate?n=16&seed=42&model={args.model}").content
         for name, (n, unique) in WORKLOADS.items():
             for concurrency in (1, 8, 32):
                 r = run(
@@ -156,6 +181,11 @@ def main() -> None:
     print(
         f"\nbare generator (in-process, no HTTP): n=16 {bare[16]:.1f} calls/s "
         f"({16 * bare[16]:.0f} images/s); n=1 {bare[1]:.1f} calls/s"
+    )
+    ceiling = client_ceiling(repeated_body, 32, args.seconds)
+    print(
+        f"client ceiling (this httpx load, c=32, against a do-nothing ASGI app): "
+        f"{ceiling['rps']:.0f} req/s"
     )
     print("\n| workload | concurrency | requests/s | p50 ms | p99 ms | bare generator req/s |")
     print("|---|---|---|---|---|---|")
