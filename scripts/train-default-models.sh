@@ -2,7 +2,7 @@
 # Trains the shipped models (and the tutorial-recipe baseline they are compared with) with the
 # project's own CLI. Re-runnable: a run that has checkpoints continues with --resume, a finished
 # one is skipped. Takes hours on a CPU: run it under nohup and run it again after an interruption.
-# cdcgan@1 was exported from its stopped run with `python -m training.average` (see README).
+# cdcgan@2 was exported from its stopped run with `python -m training.average` (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

@@ -24,7 +24,7 @@ ModelQuery = Annotated[
     str | None,
     Query(
         pattern=MODEL_PATTERN,
-        examples=["dcgan", "cdcgan@1"],
+        examples=["dcgan", "cdcgan@2"],
         description="`name` (its active version) or `name@version`; default: the default model.",
     ),
 ]
