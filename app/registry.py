@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.generation import run_generator
+from app.generation import per_image, run_generator
 
 log = logging.getLogger("app")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -76,12 +76,12 @@ def load_version(name: str, version: int, path: Path) -> ModelVersion:
     try:
         model.info_mtime = (path / "model.json").stat().st_mtime
         model.info = json.loads((path / "model.json").read_text())
-        serve = tf.saved_model.load(str(path / "saved_model")).signatures["serving_default"]
-        inputs = serve.structured_input_signature[1]
+        saved_model = tf.saved_model.load(str(path / "saved_model"))
+        inputs = saved_model.signatures["serving_default"].structured_input_signature[1]
         expected = {"noise", "labels"} if model.conditional else {"noise"}
         if set(inputs) != expected or inputs["noise"].shape[-1] != model.noise_dim:
             raise ValueError(f"signature takes {sorted(inputs)}, expected {sorted(expected)}")
-        model.serve = serve
+        model.serve = per_image(saved_model, model.conditional)
         # One call now, so the first request does not pay for tracing.
         pixels = model.generate(np.zeros((1, model.noise_dim), np.float32), np.zeros(1, np.int32))
         if pixels.shape != (1, 28, 28):

@@ -35,11 +35,15 @@ def test_to_pixels_maps_minus_one_to_black_and_one_to_white():
 
 
 def test_an_image_does_not_depend_on_its_batch(models_dir):
-    model = load_version("dcgan", 1, models_dir / "dcgan" / "1")
-    noise = noise_for(5, 40, 100)
-    alone = np.concatenate([model.generate(noise[i : i + 1], None) for i in range(40)])
-    for size in (2, 3, 5, 16, 40):
-        together = np.concatenate(
-            [model.generate(noise[i : i + size], None) for i in range(0, 40, size)]
-        )
-        np.testing.assert_array_equal(together, alone)
+    # Floats, not pixels: a batched call differs in its last rows by ~1e-6, which moves about
+    # one pixel in 2,000 images across a rounding boundary: too rare to see in 40 images.
+    model = load_version("cdcgan", 1, models_dir / "cdcgan" / "1")
+    noise, labels = noise_for(5, 40, model.noise_dim), labels_for(40, None, None)
+
+    def images(size: int) -> np.ndarray:
+        calls = [model.serve(noise[i : i + size], labels[i : i + size]) for i in range(0, 40, size)]
+        return np.concatenate([c.numpy() for c in calls])
+
+    alone = images(1)
+    for size in (2, 3, 8, 16, 40):
+        np.testing.assert_array_equal(images(size), alone)
