@@ -25,6 +25,9 @@ class ImageSpec:
     labels: np.ndarray | None
     encode: Callable[[np.ndarray], bytes]
     media_type: str
+    # Encoding up to 16 tiles takes well under a millisecond: cheaper on the event loop than
+    # the hop to a worker thread (n=1 at concurrency 8: ~0.5 ms less CPU a request, measured).
+    small: bool = False
 
 
 class Renderer:
@@ -40,7 +43,10 @@ class Renderer:
         if body is not None:
             return body
         pixels = await self.batcher.generate(spec.version, spec.noise(), spec.labels)
-        body = await run_in_threadpool(spec.encode, pixels)
+        if spec.small:
+            body = spec.encode(pixels)
+        else:
+            body = await run_in_threadpool(spec.encode, pixels)
         if cacheable:
             self.cache.put(spec.key, body)
         return body

@@ -1,4 +1,6 @@
 import asyncio
+import dataclasses
+import threading
 from functools import partial
 
 import numpy as np
@@ -12,7 +14,7 @@ from app.registry import load_version
 from app.rendering import ImageSpec, Renderer
 
 
-def render_twice(models_dir, cacheable: bool) -> tuple[list[bytes], int, Renderer]:
+def render_twice(models_dir, cacheable: bool, **spec_fields) -> tuple[list[bytes], int, Renderer]:
     """Render one spec twice through a real batcher; also count how often noise was drawn."""
     version = load_version("dcgan", 1, models_dir / "dcgan" / "1")
     drawn = []
@@ -24,6 +26,7 @@ def render_twice(models_dir, cacheable: bool) -> tuple[list[bytes], int, Rendere
     spec = ImageSpec(
         "grid|dcgan@1|4|7", version, noise, None, partial(grid_png, cols=2, scale=1), "image/png"
     )
+    spec = dataclasses.replace(spec, **spec_fields)
 
     async def main():
         metrics = Metrics()
@@ -56,3 +59,15 @@ def test_uncacheable_bodies_are_rendered_each_time(models_dir):
     assert bodies[0] == bodies[1]  # the same noise gives the same bytes, cached or not
     assert drawn == 2 and len(renderer.cache) == 0
     assert count(renderer, "misses") == 2
+
+
+def test_only_small_images_are_encoded_on_the_event_loop(models_dir):
+    for small in (True, False):
+        threads = []
+
+        def encode(pixels, threads=threads):
+            threads.append(threading.current_thread())
+            return grid_png(pixels, cols=2, scale=1)
+
+        render_twice(models_dir, cacheable=False, encode=encode, small=small)
+        assert (threads == [threading.main_thread()] * 2) == small

@@ -106,6 +106,7 @@ async def generate(
         labels,
         partial(grid_png, cols=cols, scale=scale),
         "image/png",
+        small=n * scale**2 <= 16,
     )
     return await _respond(spec, seed, seeded, renderer, settings.cache_max_age, if_none_match)
 
