@@ -6,9 +6,9 @@ Starts `uvicorn app.main:app` on a free loopback port, drives it with async http
 three workloads (unique seeds n=16, unique seeds n=1, one repeated seed n=16), each bounded by
 --requests and --seconds, and prints requests/s, p50 and p99 beside the bare in-process generator
 rate for the same images (one batched SavedModel call of n images, no HTTP, no PNG; the service
-computes each image alone, see app/generation.py, so this includes that cost). Last, the same client
-against a do-nothing ASGI app returning the repeated response's bytes: the most requests/s this
-client reaches on this machine whatever the server does.
+computes each image alone, see app/generation.py, and pays for that, the bare rate does not).
+Last, the same client against a do-nothing ASGI app returning the repeated response's bytes: the
+most requests/s this client reaches on this machine whatever the server does.
 """
 
 from __future__ import annotations
