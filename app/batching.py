@@ -133,5 +133,5 @@ def _call(model: ModelVersion, items: list[_Item]) -> np.ndarray:
     noise = np.concatenate([item.noise for item in items])
     labels = None
     if model.conditional:
-        labels = np.concatenate([item.labels for item in items]).astype(np.int32)
+        labels = np.concatenate([item.labels for item in items])  # run_generator casts
     return model.generate(noise, labels)
