@@ -1,38 +1,29 @@
 #!/usr/bin/env bash
-# Trains the shipped models (and the tutorial-recipe baseline they are compared with) with the
-# project's own CLI. Re-runnable: a run that has checkpoints continues with --resume, a finished
-# one is skipped. Takes hours on a CPU: run it under nohup and run it again after an interruption.
-# cdcgan@2 was exported from its stopped run with `python -m training.average` (see README).
+# Trains the shipped models with the project's own CLI. Re-runnable: a run that has checkpoints
+# continues with --resume, a finished one is skipped, and nothing runs for a version that is
+# already in models/. Takes hours on a CPU: run it under nohup, and again after an interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export MNIST_PATH=${MNIST_PATH:-../shared/data/mnist.npz}
-EPOCHS=${EPOCHS:-50}
 EVAL_EVERY=${EVAL_EVERY:-5}
-# Each epoch takes minutes on a CPU and a session may end at any time: checkpoint often.
-CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-1}
-# The DCGAN paper's Adam settings plus one-sided label smoothing.
-BEST=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1)
+# The DCGAN paper's Adam settings, one-sided label smoothing and an EMA of the generator.
+RECIPE=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1 --ema-decay 0.999)
 
-run() {  # run OUT EXPORT flags...
-  local out=$1 export=$2; shift 2
+run() {  # run OUT MODELS/NAME VERSION EPOCHS flags...
+  local out=$1 export=$2 version=$3 epochs=$4; shift 4
+  if [ -d "$export/$version" ]; then echo "$export/$version: shipped"; return; fi
   if [ -f "$out/exported" ]; then echo "$out: done"; return; fi
   local resume=()
-  if [ -f "$out/checkpoints/checkpoint" ]; then
-    resume=(--resume)
-  elif compgen -G "$export/*/model.json" > /dev/null; then
-    # a fresh clone: the committed export stands, there is no run to continue
-    echo "$out: already exported"; return
-  fi
-  "$PY" -m training --out "$out" --epochs "$EPOCHS" --eval-every "$EVAL_EVERY" \
-    --checkpoint-every "$CHECKPOINT_EVERY" --events "$out.events.jsonl" \
-    --export "$export" "${resume[@]}" "$@"
+  if [ -f "$out/checkpoints/checkpoint" ]; then resume=(--resume); fi
+  # Every epoch is checkpointed (a session may end at any time) and kept, so late epochs can
+  # also be averaged with training.average.
+  "$PY" -m training --out "$out" --epochs "$epochs" --eval-every "$EVAL_EVERY" \
+    --checkpoint-every 1 --keep-checkpoints "$epochs" --events "$out.events.jsonl" \
+    --export "runs/exports/$(basename "$export")" "${resume[@]}" "$@"
   # Only a run that reached its last epoch exports; a stopped one is resumed next time.
   if tail -n 1 "$out.events.jsonl" | grep -q '"stopped": false'; then touch "$out/exported"; fi
 }
 
-run runs/dcgan models/dcgan "${BEST[@]}"
-# The baseline both shipped models are compared with: the CLI's defaults, the tutorial's recipe.
-run runs/dcgan-tutorial runs/exports/dcgan-tutorial
-# Every epoch's checkpoint is kept, to average the generators of late epochs (training.average).
-run runs/cdcgan models/cdcgan --conditional "${BEST[@]}" --keep-checkpoints "$EPOCHS"
+run runs/dcgan-ema models/dcgan 2 "${DCGAN_EPOCHS:-80}" "${RECIPE[@]}"
+run runs/cdcgan-ema models/cdcgan 3 "${CDCGAN_EPOCHS:-30}" --conditional "${RECIPE[@]}"

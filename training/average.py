@@ -28,12 +28,16 @@ log = logging.getLogger("training")
 
 
 def average_generator(config: TrainConfig, checkpoints: list[Path]) -> tuple[keras.Model, list]:
-    """A float32 generator holding the mean of the checkpoints' weights, and their epochs."""
+    """A float32 generator holding the mean of the checkpoints' weights, and their epochs.
+
+    A run with --ema-decay contributes its EMA generator, the one it samples and exports."""
     generator = generator_for(config.conditional, config.noise_dim)
+    saved_as = "ema_generator" if config.ema_decay else "generator"
     weights, epochs = [], []
     for path in checkpoints:
         epoch = tf.Variable(0, dtype=tf.int64)
-        status = tf.train.Checkpoint(generator=generator, epoch=epoch).restore(str(path))
+        state = tf.train.Checkpoint(**{saved_as: generator}, epoch=epoch)
+        status = state.restore(str(path))
         status.expect_partial().assert_existing_objects_matched()
         weights.append(generator.get_weights())
         epochs.append(int(epoch.numpy()))

@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="one-sided: the discriminator's real targets become 1 - this (default: 0)",
     )
+    p.add_argument(
+        "--ema-decay",
+        type=float,
+        metavar="D",
+        help="keep an exponential moving average of the generator's weights (e.g. 0.999) and "
+        "use it for samples, evaluation and export (default: 0, off, as the tutorial)",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default: {d.seed})")
     p.add_argument(
         "--conditional",
@@ -132,6 +139,8 @@ def make_config(args: argparse.Namespace, saved: TrainConfig | None) -> TrainCon
         raise ValueError("--learning-rate must be > 0 and --beta-1 in [0, 1)")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError("--label-smoothing must be in [0, 1)")
+    if not 0 <= config.ema_decay < 1:
+        raise ValueError("--ema-decay must be in [0, 1) (0 is off)")
     return config
 
 
@@ -205,7 +214,7 @@ def _train_and_export(config, out, args, events, stop) -> None:
         elif evaluate:
             info["metrics"] = evaluate(gan)
         path = export_generator(
-            gan.generator, config, args.export, info, extra_files=(out / "progress.gif",)
+            gan.sampler, config, args.export, info, extra_files=(out / "progress.gif",)
         )
         events.emit("export", path=str(path), version=int(path.name))
     events.emit("done", epochs_done=result.epochs_done, stopped=result.stopped)

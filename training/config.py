@@ -20,6 +20,7 @@ class TrainConfig:
     learning_rate: float = 1e-4
     beta_1: float = 0.9
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+    ema_decay: float = 0.0  # 0: off; else samples, evaluation and export use G's moving average
     seed: int = 0
     conditional: bool = False
     mixed_precision: str = "float32"  # or "bfloat16"

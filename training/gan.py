@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from training.config import TrainConfig
-from training.models import make_pair
+from training.models import generator_for, make_pair
 
 log = logging.getLogger("training")
 
@@ -67,11 +67,24 @@ class GAN:
             # Built now, not on the first step, so a checkpoint can restore their slots.
             self.g_opt.build(self.generator.trainable_variables)
             self.d_opt.build(self.discriminator.trainable_variables)
+            # float32 whatever the compute policy: the EMA is what gets sampled and exported.
+            self.ema_generator = None
+            if config.ema_decay:
+                self.ema_generator = generator_for(config.conditional, config.noise_dim)
+                self.ema_generator.set_weights(self.generator.get_weights())
         self._step = tf.function(self._distributed_step, reduce_retracing=True)
 
-    def generate(self, noise, labels=None, training: bool = False) -> tf.Tensor:
-        inputs = [noise, labels] if self.config.conditional else noise
-        return self.generator(inputs, training=training)
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator that samples, evaluation and export use: the EMA one when it is on."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
+    def generate(self, noise, labels=None) -> tf.Tensor:
+        """Images from the sampler, in inference mode."""
+        return self.sampler(self._inputs(noise, labels), training=False)
+
+    def _inputs(self, noise, labels):
+        return [noise, labels] if self.config.conditional else noise
 
     def train_step(self, images, labels) -> tuple[float, float]:
         """One step on a (distributed) batch; returns the mean G and D losses."""
@@ -81,6 +94,8 @@ class GAN:
     def _distributed_step(self, images, labels):
         g_loss, d_loss = self.strategy.run(self._replica_step, args=(images, labels))
         reduce = tf.distribute.ReduceOp.SUM
+        if self.ema_generator is not None:
+            self._update_ema()
         return (
             self.strategy.reduce(reduce, g_loss, axis=None),
             self.strategy.reduce(reduce, d_loss, axis=None),
@@ -96,7 +111,7 @@ class GAN:
         noise = tf.random.stateless_normal([batch, cfg.noise_dim], seed=key)
         real_in = [images, labels] if cfg.conditional else images
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generate(noise, labels, training=True)
+            fake = self.generator(self._inputs(noise, labels), training=True)
             fake_in = [fake, labels] if cfg.conditional else fake
             real_logits = self.discriminator(real_in, training=True)
             fake_logits = self.discriminator(fake_in, training=True)
@@ -118,3 +133,15 @@ class GAN:
         self.g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         return g_loss, d_loss
+
+    def _update_ema(self) -> None:
+        """ema <- d * ema + (1 - d) * weights, BatchNorm statistics included, after each step.
+
+        In cross-replica context, so every replica's copy gets the same update. The decay ramps
+        up as (1 + t) / (10 + t), as tf.train.ExponentialMovingAverage's num_updates does, so
+        the random initial weights fade within the first hundreds of steps.
+        """
+        step = tf.cast(self.g_opt.iterations, tf.float32)
+        decay = tf.minimum(self.config.ema_decay, (1.0 + step) / (10.0 + step))
+        for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
+            ema.assign(decay * ema.value + (1.0 - decay) * tf.cast(weight.value, ema.dtype))

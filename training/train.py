@@ -140,7 +140,7 @@ class _Run:
         keras.utils.set_random_seed(config.seed)
         self.gan = GAN(config, self.strategy)
         noise, self.progress_labels = progress_inputs(config)
-        self.state = tf.train.Checkpoint(
+        self.objects = dict(
             generator=self.gan.generator,
             discriminator=self.gan.discriminator,
             g_opt=self.gan.g_opt,
@@ -148,7 +148,13 @@ class _Run:
             epoch=tf.Variable(0, dtype=tf.int64),  # epochs fully done
             step_in_epoch=tf.Variable(0, dtype=tf.int64),  # steps done of the next epoch
             progress_noise=tf.Variable(noise),
+            # Keras leaves its dropout seed states out of checkpoints; without them a resumed
+            # run would drop other units than an uninterrupted one.
+            seed_states=[v.value for v in self.gan.discriminator.variables if _is_seed(v)],
         )
+        if config.ema_decay:
+            self.objects["ema_generator"] = self.gan.ema_generator
+        self.state = tf.train.Checkpoint(**self.objects)
         self.manager = tf.train.CheckpointManager(
             self.state, self.out / "checkpoints", max_to_keep=config.keep_checkpoints
         )
@@ -162,8 +168,7 @@ class _Run:
         if resume:
             if latest is None:
                 raise RunError(f"{self.workdir}: no checkpoint to resume from")
-            self.state.restore(latest).assert_existing_objects_matched()
-            log.info("resumed from %s", latest)
+            self._restore(latest)
         elif latest is not None:
             raise RunError(
                 f"{self.workdir}: holds checkpoints already; pass --resume or another --out"
@@ -178,6 +183,20 @@ class _Run:
             train_images=len(self.images),
             dataset=self.mnist.source,
             replicas=self.strategy.num_replicas_in_sync,
+        )
+
+    def _restore(self, latest: str) -> None:
+        saved = {name.split("/")[0] for name, _ in tf.train.list_variables(latest)}
+        # Older runs lack these; anything else missing is another kind of run.
+        missing = {"ema_generator", "seed_states"} & (self.objects.keys() - saved)
+        present = {k: v for k, v in self.objects.items() if k not in missing}
+        status = tf.train.Checkpoint(**present).restore(latest)
+        # expect_partial: a run resumed with EMA off leaves its saved EMA weights unused
+        status.expect_partial().assert_existing_objects_matched()
+        if "ema_generator" in missing:  # EMA switched on now: it starts from the generator
+            self.gan.ema_generator.set_weights(self.gan.generator.get_weights())
+        log.info(
+            "resumed from %s%s", latest, f" (had no {', '.join(sorted(missing))})" * bool(missing)
         )
 
     def train_epoch(self, epoch: int) -> EpochStats:
@@ -236,6 +255,10 @@ class _Run:
             save_gif(self.out)
         else:
             shutil.rmtree(self.out, ignore_errors=True)
+
+
+def _is_seed(variable) -> bool:
+    return variable.path.endswith("seed_generator_state")
 
 
 def _batch_size(batch) -> int:
