@@ -1,30 +1,45 @@
-"""Dynamic batching: concurrent requests share one generator call, off the event loop."""
+"""Dynamic batching: concurrent requests share generator calls, off the event loop, and the
+queue holds no more work than can be done in `max_queue_seconds`.
+
+Admission is by work, not by requests: each request's cost is estimated from its generator's
+self-test timings (corrected by how long calls really take), and a request that would wait past
+the bound is refused at once (Overloaded, with the wait to retry after) instead of queueing for
+a client that will have given up. A request whose client has gone (its future cancelled) is
+dropped before it is computed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
+import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from app.generator import Generator
 from app.metrics import Metrics
-from app.registry import ModelVersion
 
 log = logging.getLogger("app")
 
 
 class Overloaded(Exception):
-    """The queue is full; the client should retry later."""
+    """The queue holds as much work as allowed; retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"retry after {retry_after:.1f} s")
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 @dataclasses.dataclass
 class _Item:
-    model: ModelVersion
+    generator: Generator
     noise: np.ndarray
     labels: np.ndarray | None
     future: asyncio.Future
+    seconds: float  # estimated work
 
 
 class Batcher:
@@ -35,15 +50,19 @@ class Batcher:
     requests for different models in one batch get one call per model.
     """
 
-    def __init__(self, max_images: int, max_wait_ms: float, queue_limit: int, metrics: Metrics):
-        self.max_images = max_images
-        self.max_wait = max_wait_ms / 1000
-        self.metrics = metrics
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_limit)
+    def __init__(
+        self, max_images: int, max_wait_ms: float, max_queue_seconds: float, metrics: Metrics
+    ):
+        self.max_images, self.max_wait = max_images, max_wait_ms / 1000
+        self.max_queue_seconds, self.metrics = max_queue_seconds, metrics
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         # One thread: TensorFlow already spreads a call over the cores.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="generator")
         self._task: asyncio.Task | None = None
         self._last_batch_requests = 1
+        self._queued_seconds = 0.0  # estimated work waiting
+        self._busy_until = 0.0  # when the running call should end (monotonic)
+        self._speed = 1.0  # real / estimated seconds, smoothed
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="batcher")
@@ -54,16 +73,24 @@ class Batcher:
             await asyncio.gather(self._task, return_exceptions=True)
         self._executor.shutdown(wait=True)
 
+    def wait_seconds(self) -> float:
+        """How long a request queued now would wait for the generator, by estimate."""
+        running = max(self._busy_until - time.monotonic(), 0.0)
+        return running + self._queued_seconds * self._speed
+
     async def generate(
-        self, model: ModelVersion, noise: np.ndarray, labels: np.ndarray | None
+        self, generator: Generator, noise: np.ndarray, labels: np.ndarray | None
     ) -> np.ndarray:
-        """uint8 pixels [N, 28, 28] for these inputs; raises Overloaded when the queue is full."""
-        future = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait(_Item(model, noise, labels, future))
-        except asyncio.QueueFull:
+        """uint8 pixels [N, 28, 28]; raises Overloaded when the queue holds enough work.
+        Cancelling the caller drops the request if it has not been computed yet."""
+        seconds = generator.estimate(len(noise))
+        wait = self.wait_seconds()
+        if wait + seconds * self._speed > self.max_queue_seconds and self._queue.qsize():
             self.metrics.queue_rejected.inc()
-            raise Overloaded from None
+            raise Overloaded(wait)
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Item(generator, noise, labels, future, seconds))
+        self._queued_seconds += seconds
         self.metrics.queue_depth.set(self._queue.qsize())
         return await future
 
@@ -71,48 +98,64 @@ class Batcher:
         loop = asyncio.get_running_loop()
         carry: _Item | None = None
         while True:
-            first = carry or await self._queue.get()
+            first = carry or await self._next()
             batch, carry = await self._collect(first)
             self._last_batch_requests = len(batch)
             self.metrics.queue_depth.set(self._queue.qsize())
-            for model, items in _by_model(batch):
+            for generator, items in _by_generator(batch):
+                estimate = sum(item.seconds for item in items)
+                self._busy_until = time.monotonic() + estimate * self._speed
+                started = time.monotonic()
                 try:
-                    pixels = await loop.run_in_executor(self._executor, _call, model, items)
+                    pixels = await loop.run_in_executor(self._executor, _call, generator, items)
                 except Exception as exc:
-                    log.exception("generator call failed for %s", model.ref)
+                    log.exception("generator call failed for %s", generator.ref)
                     for item in items:
                         if not item.future.done():
                             item.future.set_exception(exc)
                     continue
-                self.metrics.observe_batch(model.ref, len(items), len(pixels))
+                finally:
+                    self._busy_until = 0.0
+                real = (time.monotonic() - started) / max(estimate, 1e-6)
+                self._speed = 0.8 * self._speed + 0.2 * min(max(real, 0.2), 20.0)
+                self.metrics.observe_batch(generator.ref, len(items), len(pixels))
                 start = 0
                 for item in items:
                     if not item.future.done():  # the client may have gone away
                         item.future.set_result(pixels[start : start + len(item.noise)])
                     start += len(item.noise)
 
+    async def _next(self) -> _Item:
+        """The next queued request whose client still waits."""
+        while True:
+            item = await self._queue.get()
+            self._queued_seconds = max(self._queued_seconds - item.seconds, 0.0)
+            if not item.future.done():
+                return item
+
+    def _next_nowait(self) -> _Item | None:
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            self._queued_seconds = max(self._queued_seconds - item.seconds, 0.0)
+            if not item.future.done():
+                return item
+        return None
+
     async def _collect(self, first: _Item) -> tuple[list[_Item], _Item | None]:
         """`first`, what is already queued, and, when traffic is concurrent (several requests
         queued now or in the last batch), what arrives within max_wait; the first item that
-        does not fit is carried over.
-
-        The last batch's clients send their next requests a few milliseconds apart once it
-        answers them: waiting for them saves generator calls, and images in one call share the
-        cores (one image alone ~4 ms here, ~2 ms each in a call of 8). A lone client's request
-        goes at once.
-        """
+        does not fit is carried over. A lone client's request goes at once."""
         batch, total = [first], len(first.noise)
         deadline = asyncio.get_running_loop().time() + self.max_wait
         while total < self.max_images:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
+            item = self._next_nowait()
+            if item is None:
                 remaining = deadline - asyncio.get_running_loop().time()
                 lone = len(batch) == 1 and self._last_batch_requests == 1
                 if lone or remaining <= 0:
                     break
                 try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                    item = await asyncio.wait_for(self._next(), remaining)
                 except TimeoutError:
                     break
             if total + len(item.noise) > self.max_images:
@@ -122,16 +165,14 @@ class Batcher:
         return batch, None
 
 
-def _by_model(batch: list[_Item]) -> list[tuple[ModelVersion, list[_Item]]]:
-    groups: dict[int, tuple[ModelVersion, list[_Item]]] = {}
+def _by_generator(batch: list[_Item]) -> list[tuple[Generator, list[_Item]]]:
+    groups: dict[int, tuple[Generator, list[_Item]]] = {}
     for item in batch:
-        groups.setdefault(id(item.model), (item.model, []))[1].append(item)
+        groups.setdefault(id(item.generator), (item.generator, []))[1].append(item)
     return list(groups.values())
 
 
-def _call(model: ModelVersion, items: list[_Item]) -> np.ndarray:
+def _call(generator: Generator, items: list[_Item]) -> np.ndarray:
     noise = np.concatenate([item.noise for item in items])
-    labels = None
-    if model.conditional:
-        labels = np.concatenate([item.labels for item in items])  # run_generator casts
-    return model.generate(noise, labels)
+    labels = None if items[0].labels is None else np.concatenate([i.labels for i in items])
+    return generator(noise, labels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,10 +21,46 @@ class Settings(BaseSettings):
     batch_max_wait_ms: float = Field(
         3.0, ge=0, description="how long a batch waits for more when requests are queued"
     )
-    queue_limit: int = Field(256, ge=1, description="requests waiting for the generator; 503 after")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="generator arithmetic; auto: bfloat16 where the CPU has AMX or AVX512-BF16",
+    )
+    generation_mode: Literal["auto", "batched", "per-image"] = Field(
+        "auto",
+        description="auto: batched calls of the sizes the load-time self-test found exact, else "
+        "each image alone; batched: every size, not byte-exact (for GPUs); per-image: force",
+    )
+    max_queue_seconds: float = Field(
+        2.0, gt=0, description="most work (seconds, estimated) queued for the generator; 503 after"
+    )
     cache_bytes: int = Field(64 * 2**20, ge=0, description="LRU cache of rendered images, bytes")
     cache_max_age: int = Field(86400 * 365, description="Cache-Control max-age for seeded images")
-    data_dir: Path = Field(Path("data"), description="job database, logs and runs")
-    api_token: str | None = Field(None, description="Bearer token required by POST endpoints")
+    data_dir: Path = Field(Path("data"), description="job database (SQLite), job folders")
+    database_url: str | None = Field(
+        None, description="postgresql://... to share jobs between replicas and workers"
+    )
+    run_jobs: Literal["embedded", "off"] = Field(
+        "embedded", description="embedded: this process runs jobs; off: dcgan-worker does"
+    )
+    max_queued_jobs: int = Field(20, ge=1, description="queued jobs; POST /jobs is 429 after")
+    heartbeat_timeout: float = Field(
+        30, gt=0, description="seconds without a runner's heartbeat before its job is recovered"
+    )
+    keep_succeeded_checkpoints: bool = Field(
+        False, description="keep a succeeded job's checkpoints (nothing resumes from them)"
+    )
+    job_checkpoint_days: float | None = Field(
+        7, description="delete other finished jobs' checkpoints after this many days"
+    )
+    models_poll_seconds: float = Field(
+        2, gt=0, description="how often the models folder is checked for new or removed versions"
+    )
+    max_idle_versions: int = Field(
+        2, ge=0, description="versions kept loaded besides the active ones (LRU)"
+    )
+    api_token: str | None = Field(
+        None, description="Bearer token required by POST and DELETE endpoints"
+    )
+    max_body_bytes: int = Field(65536, ge=1024, description="largest request body; 413 after")
     mnist_path: Path | None = Field(None, description="MNIST for training jobs (else MNIST_PATH)")
     log_level: str = Field("info", description="logging level")

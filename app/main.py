@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import socket
 import sys
 from contextlib import asynccontextmanager
 
@@ -12,12 +14,15 @@ from fastapi import FastAPI
 from app.batching import Batcher
 from app.cache import ImageCache
 from app.config import Settings
-from app.jobs import JobManager
+from app.generator import Options, configure_precision, has_native_bfloat16
+from app.guard import Guard
+from app.jobs import Jobs
 from app.jobstore import JobStore
 from app.metrics import Metrics, MetricsMiddleware
 from app.registry import ModelRegistry
 from app.rendering import Renderer
 from app.routes import generate, health, jobs, models, pages
+from app.runner import JobRunner
 
 log = logging.getLogger("app")
 
@@ -38,40 +43,67 @@ def configure_devices() -> str:
     return device
 
 
+def generation_options(settings: Settings) -> Options:
+    """Settings onto generator options; `auto` precision is bfloat16 where the CPU has it."""
+    precision = settings.precision
+    if precision == "auto":
+        precision = "bfloat16" if has_native_bfloat16() else "float32"
+    configure_precision(precision)
+    log.info("generating in %s", precision)
+    return Options(precision, settings.generation_mode, settings.batch_max_images)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     _setup_logging(settings.log_level)
-    configure_devices()
-    registry = ModelRegistry(settings.models_dir, settings.default_model)
-    if settings.models_dir.is_dir():
-        registry.load_all()
+    device = configure_devices()
+    registry = ModelRegistry(
+        settings.models_dir,
+        settings.default_model,
+        generation_options(settings),
+        device,
+        settings.max_idle_versions,
+    )
+    await registry.refresh()
     if not registry.active:
         failures = [m for versions in registry.versions.values() for m in versions.values()]
         reasons = "; ".join(f"{m.ref}: {m.error}" for m in failures) or "no NAME/VERSION folders"
         raise StartupError(f"no servable model in {settings.models_dir}/ ({reasons})")
-    for name, version in sorted(registry.active.items()):
-        log.info("serving %s@%d%s", name, version, " (default)" if name == registry.default else "")
+    log.info("default model: %s", registry.default)
     app.state.registry = registry
+    app.state.metrics.watch_models(registry)
+    watcher = asyncio.create_task(registry.watch(settings.models_poll_seconds), name="models")
     batcher = Batcher(
         settings.batch_max_images,
         settings.batch_max_wait_ms,
-        settings.queue_limit,
+        settings.max_queue_seconds,
         app.state.metrics,
     )
     batcher.start()
     app.state.renderer = Renderer(batcher, ImageCache(settings.cache_bytes), app.state.metrics)
     if settings.api_token is None:
         log.warning("DCGAN_API_TOKEN is not set: anyone who reaches this port can start jobs")
-    store = JobStore(settings.data_dir / "jobs.db")
-    app.state.jobs = JobManager(store, settings, registry)
-    app.state.jobs.start()
+    store = JobStore(settings.database_url or settings.data_dir / "jobs.db")
+    app.state.jobs = Jobs(store, settings.data_dir, settings.max_queued_jobs)
+    runner = None
+    if settings.run_jobs == "embedded":
+        runner = JobRunner(app.state.jobs, settings, registry, worker_id("api"), serving=True)
+        runner.start()
     try:
         yield
     finally:
-        await app.state.jobs.stop()
+        if runner:
+            await runner.stop()
+        watcher.cancel()
         store.close()
         await batcher.stop()
+
+
+def worker_id(role: str) -> str:
+    """Who runs a job, as the store records it: this host and role (the same after a restart,
+    so a restarted service recovers its own jobs at once)."""
+    return f"{socket.gethostname()}/{role}"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -83,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or Settings()
     app.state.metrics = Metrics()
+    app.add_middleware(Guard, settings=app.state.settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     for module in (generate, models, jobs, health, pages):
         app.include_router(module.router)

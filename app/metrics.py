@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -35,9 +36,16 @@ class Metrics:
         self.queue_rejected = Counter(
             "dcgan_queue_rejected", "Requests refused with 503", registry=r
         )
+        self.in_progress = Gauge(
+            "dcgan_http_requests_in_progress", "HTTP requests being answered", registry=r
+        )
         self.queue_depth = Gauge(
             "dcgan_queue_depth", "Requests waiting for the generator", registry=r
         )
+
+    def watch_models(self, models) -> None:
+        """Export how each loaded version generates, read from `models` (a ModelRegistry)."""
+        self.registry.register(_GenerationCollector(models))
 
     def observe_batch(self, model: str, requests: int, images: int) -> None:
         self.batch_requests.observe(requests)
@@ -46,6 +54,25 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _GenerationCollector:
+    def __init__(self, models):
+        self.models = models
+
+    def collect(self):
+        family = GaugeMetricFamily(
+            "dcgan_generation_mode",
+            "1 for each loaded model version: its generation mode, call sizes and precision",
+            labels=["model", "mode", "call_sizes", "precision"],
+        )
+        for versions in self.models.versions.values():
+            for version in versions.values():
+                if version.generator is not None:
+                    g = version.generator.describe()
+                    sizes = ",".join(map(str, g["call_sizes"])) or "-"
+                    family.add_metric([version.ref, g["mode"], sizes, g["precision"]], 1)
+        yield family
 
 
 class MetricsMiddleware:
@@ -60,6 +87,7 @@ class MetricsMiddleware:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         status = 500
+        self.metrics.in_progress.inc()
 
         async def send_and_record(message):
             nonlocal status
@@ -70,6 +98,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            self.metrics.in_progress.dec()
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(route, scope["method"], str(status)).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - start)

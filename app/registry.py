@@ -1,147 +1,81 @@
-"""The exported generators under models/NAME/VERSION/, loaded by their SavedModel signature only."""
+"""Every model version under models/NAME/VERSION/, kept in step with the folder.
+
+The folder is the source of truth, so API replicas that share it agree: a version appears when
+its folder does (exports are renamed into place whole), disappears when it is deleted, and the
+version a name serves is the one in models/NAME/active.json, else the newest that loads. Active
+versions are loaded at once; others load when first asked for and are unloaded again when more
+than `max_idle` of them are in memory. State changes happen on the event loop; loading runs in
+a thread.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import json
 import logging
-import re
-from collections.abc import Callable
+import shutil
+import time
 from pathlib import Path
 
-import numpy as np
-
-from app.generation import per_image, run_generator
+from app.generator import Options
+from app.loading import DEFAULT_OPTIONS, ModelVersion, load_version, read_info
+from app.names import RESERVED, is_model_name, parse_ref
 
 log = logging.getLogger("app")
-NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ACTIVE_FILE = "active.json"
 
 
 class UnknownModel(LookupError):
     """No such model name or version; the message says what exists."""
 
 
-@dataclasses.dataclass
-class ModelVersion:
-    name: str
-    version: int
-    path: Path
-    status: str = "loading"  # ready | failed
-    error: str | None = None
-    info: dict = dataclasses.field(default_factory=dict)
-    info_mtime: float = 0.0
-    serve: Callable | None = dataclasses.field(default=None, repr=False)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def conditional(self) -> bool:
-        return bool(self.info.get("conditional"))
-
-    @property
-    def noise_dim(self) -> int:
-        return int(self.info.get("noise_dim", 100))
-
-    def generate(self, noise: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
-        """uint8 pixels [N, 28, 28]; blocking, so call it off the event loop."""
-        return run_generator(self.serve, noise, labels if self.conditional else None)
-
-    def describe(self) -> dict:
-        self._refresh_info()
-        return {
-            "version": self.version,
-            "status": self.status,
-            "error": self.error,
-            "conditional": self.conditional,
-            "model_json": self.info,
-        }
-
-    def _refresh_info(self) -> None:
-        """Pick up metrics written into model.json after loading (training.evaluate)."""
-        path = self.path / "model.json"
-        try:
-            if self.status == "ready" and path.stat().st_mtime > self.info_mtime:
-                self.info, self.info_mtime = json.loads(path.read_text()), path.stat().st_mtime
-        except (OSError, ValueError):
-            pass  # keep what was loaded
-
-
-def load_version(name: str, version: int, path: Path) -> ModelVersion:
-    """Load and check one export; a failure is recorded on the result, never raised."""
-    import tensorflow as tf
-
-    model = ModelVersion(name, version, path)
-    try:
-        model.info_mtime = (path / "model.json").stat().st_mtime
-        model.info = json.loads((path / "model.json").read_text())
-        saved_model = tf.saved_model.load(str(path / "saved_model"))
-        inputs = saved_model.signatures["serving_default"].structured_input_signature[1]
-        expected = {"noise", "labels"} if model.conditional else {"noise"}
-        if set(inputs) != expected or inputs["noise"].shape[-1] != model.noise_dim:
-            raise ValueError(f"signature takes {sorted(inputs)}, expected {sorted(expected)}")
-        model.serve = per_image(saved_model, model.conditional)
-        # One call now, so the first request does not pay for tracing.
-        pixels = model.generate(np.zeros((1, model.noise_dim), np.float32), np.zeros(1, np.int32))
-        if pixels.shape != (1, 28, 28):
-            raise ValueError(f"generator returns {pixels.shape[1:]}, expected 28x28 images")
-        model.status = "ready"
-    except Exception as exc:  # any unreadable export is reported, not fatal
-        model.status, model.error, model.serve = "failed", f"{type(exc).__name__}: {exc}", None
-        log.error("model %s failed to load: %s", model.ref, model.error)
-    return model
+class ModelConflict(Exception):
+    """The change would leave the service without something it needs; the message says what."""
 
 
 class ModelRegistry:
-    """Every version of every model; the newest ready version of each name is active."""
-
-    def __init__(self, models_dir: Path, default: str):
-        self.models_dir = models_dir
-        self.default = default
+    def __init__(
+        self,
+        models_dir: Path,
+        default: str,
+        options: Options = DEFAULT_OPTIONS,
+        device: str = "CPU",
+        max_idle: int = 2,
+    ):
+        self.models_dir, self.default, self.options, self.device = (
+            models_dir,
+            default,
+            options,
+            device,
+        )
+        self.max_idle = max_idle
         self.versions: dict[str, dict[int, ModelVersion]] = {}
         self.active: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._refreshing = asyncio.Lock()
 
-    def load_all(self) -> None:
-        for name, version, path in discover(self.models_dir):
-            self.add(load_version(name, version, path))
-        for name, versions in self.versions.items():
-            ready = [v for v, m in versions.items() if m.status == "ready"]
-            if ready:
-                self.active[name] = max(ready)
-        if self.active and self.default not in self.active:
-            fallback = sorted(self.active)[0]
-            log.warning("default model %r is not servable; using %r", self.default, fallback)
-            self.default = fallback
+    # -- reading -------------------------------------------------------------------------------
 
-    def add(self, model: ModelVersion) -> None:
-        self.versions.setdefault(model.name, {})[model.version] = model
-
-    def activate(self, model: ModelVersion) -> None:
-        """Serve `model` for its name from now on; requests holding the old one finish on it."""
-        if model.status != "ready":
-            raise ValueError(f"{model.ref} is not ready: {model.error}")
-        self.add(model)
-        self.active[model.name] = model.version
-
-    def resolve(self, spec: str | None) -> ModelVersion:
-        """'name' (its active version), 'name@version', or None (the default model)."""
-        name, _, version = (spec or self.default).partition("@")
+    async def resolve(self, spec: str | None) -> ModelVersion:
+        """'name' (its active version), 'name@version', or None (the default model), loaded."""
+        name, version = parse_ref(spec or self.default)
         versions = self.versions.get(name)
         if not versions:
             raise UnknownModel(f"unknown model {name!r}; available: {', '.join(self.names())}")
-        if not version:
+        if version is None:
             if name not in self.active:
                 raise UnknownModel(f"model {name!r} has no servable version")
-            return versions[self.active[name]]
-        model = versions.get(int(version))
+            version = self.active[name]
+        model = versions.get(version)
         if model is None:
             raise UnknownModel(
                 f"model {name!r} has no version {version}; "
                 f"versions: {', '.join(map(str, sorted(versions)))}"
             )
+        model = await self.ensure_loaded(model)
         if model.status != "ready":
             raise UnknownModel(f"{model.ref} failed to load: {model.error}")
+        model.last_used = time.monotonic()
         return model
 
     def names(self) -> list[str]:
@@ -159,17 +93,152 @@ class ModelRegistry:
             "versions": [versions[v].describe() for v in sorted(versions, reverse=True)],
         }
 
+    # -- loading -------------------------------------------------------------------------------
 
-def discover(models_dir: Path) -> list[tuple[str, int, Path]]:
-    """(name, version, path) of every models_dir/NAME/VERSION folder with an integer VERSION.
+    def load(self, name: str, version: int, path: Path) -> ModelVersion:
+        """One version, loaded with this registry's options (blocking; not yet added)."""
+        return load_version(name, version, path, self.options, self.device)
 
-    Folders holding no integer version (like the evaluation classifier) are not generators.
-    """
-    found = []
-    for name_dir in sorted(p for p in models_dir.iterdir() if p.is_dir()):
-        if not NAME.match(name_dir.name):
+    async def ensure_loaded(self, model: ModelVersion) -> ModelVersion:
+        if model.status != "unloaded":
+            return model
+        async with self._locks.setdefault(model.ref, asyncio.Lock()):
+            current = self.versions.get(model.name, {}).get(model.version, model)
+            if current.status == "unloaded":
+                current = await asyncio.to_thread(self.load, model.name, model.version, model.path)
+                if model.version in self.versions.get(model.name, {}):  # not deleted meanwhile
+                    self._put(current)
+                    self._evict()
+            return current
+
+    async def refresh(self) -> None:
+        """Bring the registry in step with the folder (new, removed and re-activated versions)."""
+        async with self._refreshing:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
+        on_disk = await asyncio.to_thread(discover, self.models_dir)
+        for name in list(self.versions):
+            for version in list(self.versions[name]):
+                if (name, version) not in on_disk:
+                    log.info("%s@%d is gone from %s: unloaded", name, version, self.models_dir)
+                    self.versions[name].pop(version).unload()
+            if not self.versions[name]:
+                del self.versions[name]
+                self.active.pop(name, None)
+        for (name, version), path in sorted(on_disk.items()):
+            if version not in self.versions.get(name, {}):
+                model = ModelVersion(name, version, path)
+                await asyncio.to_thread(read_info, model)
+                self._put(model)
+        for name in list(self.versions):
+            await self._choose_active(name)
+        if self.active and self.default not in self.active:
+            fallback = sorted(self.active)[0]
+            log.warning("default model %r is not servable; using %r", self.default, fallback)
+            self.default = fallback
+
+    async def watch(self, seconds: float) -> None:
+        """refresh() every `seconds`, for as long as the service runs."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.refresh()
+            except Exception:  # a bad moment on disk must not stop the watching
+                log.exception("refreshing %s failed", self.models_dir)
+
+    async def _choose_active(self, name: str) -> None:
+        versions = self.versions[name]
+        pinned = read_active(self.models_dir / name)
+        order = sorted(versions, key=lambda v: (v != pinned, -v))
+        for version in order:
+            model = await self.ensure_loaded(versions[version])
+            if model.status == "ready":
+                if self.active.get(name) != version:
+                    log.info("serving %s", model.ref)
+                self.active[name] = version
+                return
+        self.active.pop(name, None)
+
+    def _put(self, model: ModelVersion) -> None:
+        self.versions.setdefault(model.name, {})[model.version] = model
+
+    def _evict(self) -> None:
+        """Unload the least recently used versions no name serves, beyond max_idle."""
+        idle = [
+            m
+            for name, versions in self.versions.items()
+            for v, m in versions.items()
+            if m.status == "ready" and self.active.get(name) != v
+        ]
+        for model in sorted(idle, key=lambda m: m.last_used)[: max(len(idle) - self.max_idle, 0)]:
+            log.info("unloading %s (not active, least recently used)", model.ref)
+            model.unload()
+
+    # -- changing ------------------------------------------------------------------------------
+
+    async def accept(self, name: str, version: int, activate: bool) -> ModelVersion:
+        """A new export: load it and, when it is ready, serve it if asked to (or if the name has
+        no servable version yet); otherwise pin the name's current version."""
+        model = await asyncio.to_thread(
+            self.load, name, version, self.models_dir / name / str(version)
+        )
+        self._put(model)
+        if model.status == "ready":
+            current = self.active.get(name)
+            chosen = version if activate or current is None else current
+            await asyncio.to_thread(write_active, self.models_dir / name, chosen)
+            self.active[name] = chosen
+        self._evict()
+        return model
+
+    async def activate(self, name: str, version: int) -> ModelVersion:
+        model = await self.resolve(f"{name}@{version}")
+        await asyncio.to_thread(write_active, self.models_dir / name, version)
+        self.active[name] = version
+        self._evict()
+        return model
+
+    async def delete(self, name: str, version: int) -> None:
+        """Unload the version and remove its folder; the name then serves its next version."""
+        model = self.versions.get(name, {}).get(version)
+        if model is None:
+            raise UnknownModel(f"model {name!r} has no version {version}")
+        others = [
+            v for v, m in self.versions[name].items() if v != version and m.status != "failed"
+        ]
+        if name == self.default and not others:
+            raise ModelConflict(f"{model.ref} is the default model's last version")
+        if read_active(self.models_dir / name) == version:
+            (self.models_dir / name / ACTIVE_FILE).unlink(missing_ok=True)
+        await asyncio.to_thread(shutil.rmtree, model.path)
+        await self.refresh()
+
+
+def discover(models_dir: Path) -> dict[tuple[str, int], Path]:
+    """(name, version) -> folder, for every models_dir/NAME/VERSION with an integer VERSION
+    under a servable NAME (the evaluation classifier's folder is not a generator)."""
+    found = {}
+    if not models_dir.is_dir():
+        return found
+    for name_dir in models_dir.iterdir():
+        if not name_dir.is_dir() or not is_model_name(name_dir.name) or name_dir.name in RESERVED:
             continue
         for version_dir in name_dir.iterdir():
-            if version_dir.is_dir() and version_dir.name.isdigit():
-                found.append((name_dir.name, int(version_dir.name), version_dir))
+            if version_dir.is_dir() and version_dir.name.isdigit() and int(version_dir.name) > 0:
+                found[name_dir.name, int(version_dir.name)] = version_dir
     return found
+
+
+def read_active(name_dir: Path) -> int | None:
+    try:
+        return int(json.loads((name_dir / ACTIVE_FILE).read_text())["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_active(name_dir: Path, version: int) -> None:
+    """Atomically, so a replica reading it never sees half a file."""
+    tmp = name_dir / f".{ACTIVE_FILE}.tmp"
+    tmp.write_text(json.dumps({"version": version}) + "\n")
+    tmp.replace(name_dir / ACTIVE_FILE)

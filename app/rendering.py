@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +18,7 @@ from app.registry import ModelVersion
 @dataclasses.dataclass(frozen=True)
 class ImageSpec:
     """One image to render. Equal keys must mean equal bytes, so the key names the model
-    version and every normalized parameter; the noise is only drawn on a cache miss."""
+    version, its fingerprint and every normalized parameter; the noise is drawn on a miss only."""
 
     key: str
     version: ModelVersion
@@ -30,19 +31,40 @@ class ImageSpec:
     small: bool = False
 
 
+class ClientGone(Exception):
+    """The client disconnected before its image was made."""
+
+
+async def _unless(work: Awaitable, gone: Awaitable):
+    """The result of `work`, unless `gone` completes first (then `work` is cancelled)."""
+    work_task, gone_task = asyncio.ensure_future(work), asyncio.ensure_future(gone)
+    try:
+        await asyncio.wait({work_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone_task.cancel()
+    if not work_task.done():
+        work_task.cancel()
+        raise ClientGone
+    return work_task.result()
+
+
 class Renderer:
     """Looks bodies up in the cache, else generates (batched) and encodes them off the loop."""
 
     def __init__(self, batcher: Batcher, cache: ImageCache, metrics: Metrics):
         self.batcher, self.cache, self.metrics = batcher, cache, metrics
 
-    async def render(self, spec: ImageSpec, cacheable: bool) -> bytes:
-        """The encoded image; raises batching.Overloaded when the generator queue is full."""
+    async def render(
+        self, spec: ImageSpec, cacheable: bool, gone: Callable[[], Awaitable[None]] | None = None
+    ) -> bytes:
+        """The encoded image; raises batching.Overloaded when the generator queue is full, and
+        ClientGone (without generating) when `gone()` completes first: the client disconnected."""
         body = self.cache.get(spec.key) if cacheable else None
         (self.metrics.cache_misses if body is None else self.metrics.cache_hits).inc()
         if body is not None:
             return body
-        pixels = await self.batcher.generate(spec.version, spec.noise(), spec.labels)
+        work = self.batcher.generate(spec.version.generator, spec.noise(), spec.labels)
+        pixels = await work if gone is None else await _unless(work, gone())
         if spec.small:
             body = spec.encode(pixels)
         else:

@@ -1,71 +1,75 @@
-"""The trainer process of a job: its command line, its start at low priority, and its output."""
+"""A job's trainer process: its command line, its start, its lock, its events and its exit."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
+import fcntl
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
 
-STDERR_TAIL = 12
-PASSED_AS_FLAGS = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "beta_1",
-    "label_smoothing",
-    "seed",
-    "mixed_precision",
-    "eval_every",
-)
+from app.jobschema import JobParams
+from app.names import CLASSIFIER
+from app.runpaths import JobPaths
+
+TRAINER_NICE = 10  # yield the CPU to /generate
+# TensorFlow's start-up chatter, not a reason for anything.
+_NOISE = re.compile(r"^(\s*$|[IWE]\d{4} |WARNING: All log messages|To enable the following)")
 
 
-def trainer_command(params: dict, folder: Path, models_dir: Path) -> list[str]:
+def trainer_command(params: JobParams, paths: JobPaths, models_dir: Path) -> list[str]:
     """`python -m training` for a job's parameters, resuming when the run has a checkpoint."""
     models = models_dir.resolve()
     command = [
-        sys.executable, "-m", "training", "--out", str(folder / "run"),
-        "--events", str(folder / "events.jsonl"), "--export", str(models / params["name"]),
-        "--classifier", str(models / "mnist-classifier"),
+        sys.executable, "-m", "training", "--out", str(paths.run), "--events", str(paths.events),
+        "--export", str(models / params.name), "--classifier", str(models / CLASSIFIER),
+        "--nice", str(TRAINER_NICE), "--stop-with-parent", str(os.getpid()),
+        *params.trainer_flags(),
     ]  # fmt: skip
-    for key in PASSED_AS_FLAGS:  # the CLI's flag for `batch_size` is --batch-size
-        command += [f"--{key.replace('_', '-')}", str(params[key])]
-    command += ["--conditional"] if params["conditional"] else []
-    command += ["--limit", str(params["limit"])] if params.get("limit") else []
-    if (folder / "run" / "checkpoints" / "checkpoint").exists():
+    if paths.has_checkpoint():
         command.append("--resume")
     return command
 
 
+def lock(paths: JobPaths) -> int | None:
+    """An fd holding the job folder's lock, or None while another trainer holds it.
+
+    The trainer inherits the fd, so the lock lasts exactly as long as the trainer, even when the
+    process that started it dies first: a restarted service cannot start a second trainer on
+    the folder while the first still writes to it."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 async def start_trainer(
-    command: list[str], folder: Path, mnist_path: Path | None
+    command: list[str], paths: JobPaths, mnist_path: Path | None, lock_fd: int
 ) -> asyncio.subprocess.Process:
-    """Start the trainer in `folder`, its stderr appended to stderr.log there."""
+    """Start the trainer in the job folder, its stderr appended to stderr.log there. It sets its
+    own priority and stops (checkpointing) when this process dies: no code runs between fork
+    and exec here."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if mnist_path:
         env["MNIST_PATH"] = str(mnist_path.resolve())
-    with open(folder / "stderr.log", "ab") as stderr:
+    with open(paths.stderr, "ab") as stderr:
         return await asyncio.create_subprocess_exec(
             *command,
-            cwd=folder,
+            cwd=paths.root,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
             env=env,
-            preexec_fn=_lower_priority_and_die_with_parent,
+            pass_fds=(lock_fd,),
         )
-
-
-def _lower_priority_and_die_with_parent() -> None:
-    """In the child: yield the CPU to /generate, and get SIGTERM (so it checkpoints) if the
-    service dies."""
-    os.nice(10)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 async def exited_within(proc: asyncio.subprocess.Process, seconds: float) -> bool:
@@ -78,9 +82,12 @@ async def exited_within(proc: asyncio.subprocess.Process, seconds: float) -> boo
 
 def read_new_lines(path: Path, offset: int) -> tuple[int, list[dict]]:
     """Complete JSON lines written after `offset`; a half-written last line waits."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read()
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return offset, []
     complete = data[: data.rfind(b"\n") + 1]
     events = []
     for line in complete.splitlines():
@@ -89,12 +96,19 @@ def read_new_lines(path: Path, offset: int) -> tuple[int, list[dict]]:
     return offset + len(complete), events
 
 
-def exit_reason(status: int, stderr_log: Path) -> str:
-    """'killed by SIGKILL: <last stderr lines>' or 'exited with status 1: ...'."""
-    reason = (
-        f"killed by {signal.Signals(-status).name}"
-        if status < 0
-        else f"exited with status {status}"
-    )
-    lines = [line for line in stderr_log.read_text(errors="replace").splitlines() if line.strip()]
-    return f"{reason}: {' | '.join(lines[-STDERR_TAIL:]) or 'no output'}"
+def exit_reason(status: int, stderr_log: Path, events: list[dict]) -> str:
+    """Why a trainer failed, in one line: the signal (SIGKILL: likely the out-of-memory
+    killer), else its own error event or the last line of its traceback."""
+    if status < 0:
+        name = signal.Signals(-status).name
+        hint = " (the out-of-memory killer, or kill -9)" if name == "SIGKILL" else ""
+        return f"trainer killed by {name}{hint}"
+    errors = [e["message"] for e in events if e.get("event") == "error" and e.get("message")]
+    if errors:
+        return f"trainer exited with status {status}: {errors[-1]}"
+    try:
+        text = stderr_log.read_text(errors="replace")
+    except FileNotFoundError:
+        text = ""
+    lines = [line.strip() for line in text.splitlines() if not _NOISE.match(line)]
+    return f"trainer exited with status {status}: {lines[-1] if lines else 'no output'}"

@@ -1,24 +1,27 @@
-"""Load on the real server: requests/s and latency at concurrency 1, 8 and 32.
+"""The service under load, beside a plain wrapper and the bare SavedModel, in one run.
 
     python benchmarks/serve_load.py [--models-dir models] [--model dcgan] [--seconds 8]
+                                    [--precision float32|bfloat16]
 
-Starts `uvicorn app.main:app` on a free loopback port, drives it with async httpx clients for
-three workloads (unique seeds n=16, unique seeds n=1, one repeated seed n=16), each bounded by
---requests and --seconds, and prints requests/s, p50 and p99 beside the bare in-process generator
-rate for the same images (one batched SavedModel call of n images, no HTTP, no PNG; the service
-computes each image alone, see app/generation.py, and pays for that, the bare rate does not).
-Last, the same client against a do-nothing ASGI app returning the repeated response's bytes: the
-most requests/s this client reaches on this machine whatever the server does.
+Starts, one after the other on loopback: the service (`uvicorn app.main:app`), and a plain
+FastAPI app that calls the SavedModel's signature once per request (no batching, no cache, the
+obvious 30 lines). Drives both with the same client and workloads: fresh seeds for every request
+(n=16 at concurrency 1 and 8, n=1 at concurrency 8) and one repeated seed (cache hits, concurrency
+32). The client is `wrk` (Debian package) with a Lua script that numbers the seeds, so the client
+costs next to nothing; without wrk it falls back to httpx and says that the client is then part
+of what is measured. Beside them, the bare signature in-process (no HTTP, no PNG), measured
+before and after the servers' rows, as calls/s of the same n. Prints the machine first.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import itertools
+import datetime as dt
 import os
+import platform
+import re
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,13 +31,79 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-try:  # the client's own overhead matters at 1500 requests/s on two cores
-    from uvloop import run
-except ImportError:
-    from asyncio import run
-
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = {"unique n=16": (16, True), "unique n=1": (1, True), "repeated n=16": (16, False)}
+# (name, n, fresh seeds, concurrency)
+WORKLOADS = [
+    ("unique n=16", 16, True, 1),
+    ("unique n=16", 16, True, 8),
+    ("unique n=1", 1, True, 8),
+    ("repeated n=16", 16, False, 32),
+]
+
+PLAIN_WRAPPER = """
+import io, sys
+import numpy as np, tensorflow as tf, uvicorn
+from fastapi import FastAPI, Response
+from PIL import Image
+
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+conditional = "labels" in serve.structured_input_signature[1]
+app = FastAPI()
+
+@app.get("/generate")
+def generate(n: int = 16, seed: int = 0, model: str = ""):
+    noise = np.random.default_rng(seed).standard_normal((n, 100)).astype(np.float32)
+    inputs = {"noise": tf.constant(noise)}
+    if conditional:
+        inputs["labels"] = tf.constant(np.arange(n) % 10, tf.int32)
+    images = serve(**inputs)["images"].numpy()[..., 0]
+    pixels = np.clip(np.rint(images * 127.5 + 127.5), 0, 255).astype(np.uint8)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = -(-n // cols)
+    canvas = np.zeros((rows * 30 - 2, cols * 30 - 2), np.uint8)
+    for i, tile in enumerate(pixels):
+        r, c = divmod(i, cols)
+        canvas[r * 30 : r * 30 + 28, c * 30 : c * 30 + 28] = tile
+    buffer = io.BytesIO()
+    Image.fromarray(canvas).save(buffer, format="PNG")
+    return Response(buffer.getvalue(), media_type="image/png")
+
+@app.get("/readyz")
+def readyz():
+    return {"status": "ready"}
+
+uvicorn.run(app, port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+# wrk: every request a fresh seed, numbered from a base given per run.
+UNIQUE_SEEDS_LUA = """
+local counter, threads = 0, {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  base, path = tonumber(args[1]), args[2]
+end
+function request()
+  counter = counter + 1
+  return wrk.format("GET", path .. (base + id * 10000000 + counter))
+end
+"""
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    import tensorflow as tf
+
+    return (
+        f"{model}, {os.cpu_count()} cores, {platform.machine()}, TensorFlow {tf.__version__}, "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def free_port() -> int:
@@ -43,100 +112,85 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# Answers every request with the bytes in the file argv[1]: the server side costs next to nothing.
-DO_NOTHING_SERVER = """
-import sys, uvicorn
-BODY = open(sys.argv[1], "rb").read()
-HEADERS = [(b"content-type", b"image/png"), (b"content-length", str(len(BODY)).encode())]
-async def app(scope, receive, send):
-    if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        await send({"type": "http.response.body", "body": BODY})
-uvicorn.run(app, port=int(sys.argv[2]), log_level="warning", access_log=False)
-"""
-
-
-def start_server(command: list[str], ready_path: str, env: dict | None = None):
-    """Runs `command PORT`; returns the process and its URL once ready_path answers 200."""
+def start(command: list[str], env: dict) -> tuple[subprocess.Popen, str]:
+    """Runs `command PORT` and returns it with its URL once /readyz answers 200."""
     port = free_port()
-    proc = subprocess.Popen([*command, str(port)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*command, str(port)], cwd=ROOT, env={**os.environ, **env}, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(600):
         try:
-            if httpx.get(url + ready_path).status_code == 200:
+            if httpx.get(url + "/readyz").status_code == 200:
                 return proc, url
         except httpx.TransportError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("server did not become ready")
+    raise SystemExit(f"{command[:3]} did not become ready")
 
 
-def start_app(models_dir: Path) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "DCGAN_MODELS_DIR": str(models_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    uvicorn = [sys.executable, "-m", "uvicorn", "app.main:app", "--log-level", "warning"]
-    return start_server([*uvicorn, "--no-access-log", "--port"], "/readyz", env)
-
-
-async def drive(
-    url: str,
-    model: str,
-    n: int,
-    unique: bool,
-    concurrency: int,
-    max_requests: int,
-    seconds: float,
-    seeds: itertools.count,
-) -> dict:
-    latencies: list[float] = []
-
-    async def worker(http: httpx.AsyncClient, deadline: float) -> None:
-        while len(latencies) < max_requests and time.perf_counter() < deadline:
-            seed = next(seeds) if unique else 42
-            start = time.perf_counter()
-            response = await http.get(f"/generate?n={n}&seed={seed}&model={model}")
-            latencies.append(time.perf_counter() - start)
-            if response.status_code != 200:
-                raise SystemExit(f"HTTP {response.status_code}: {response.text[:200]}")
-
-    # One client per worker (a single pooled client serialises 32 workers on its pool lock),
-    # made and connected before the clock starts: each loads a CA bundle, ~30 ms here.
-    clients = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(concurrency)]
-    try:
-        for http in clients:  # also warms the repeated seed's cache
-            await http.get(f"/generate?n={n}&seed=42&model={model}")
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(http, start + seconds) for http in clients))
-        elapsed = time.perf_counter() - start
-    finally:
-        for http in clients:
-            await http.aclose()
-    latencies.sort()
+def run_wrk(url: str, path: str, unique: bool, concurrency: int, seconds: float, base: int):
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(UNIQUE_SEEDS_LUA)
+        script.flush()
+        threads = min(concurrency, 2)
+        command = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency"]
+        if unique:
+            command += ["-s", script.name, url, "--", str(base), path]
+        else:
+            command += [url + path]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise SystemExit(f"errors under load:\n{out}")
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     return {
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
-        "count": len(latencies),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _ms(percentile["50"]),
+        "p99": _ms(percentile["99"]),
     }
 
 
-def client_ceiling(body: bytes, concurrency: int, seconds: float) -> dict:
-    """The repeated-seed load against DO_NOTHING_SERVER answering with body."""
-    with tempfile.NamedTemporaryFile() as f:
-        f.write(body)
-        f.flush()
-        proc, url = start_server([sys.executable, "-c", DO_NOTHING_SERVER, f.name], "/")
-        try:
-            return run(drive(url, "-", 16, False, concurrency, 10**6, seconds, itertools.count()))
-        finally:
-            proc.terminate()
-            proc.wait()
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def bare_rate(version_dir: Path, n: int, seconds: float) -> float:
-    """Requests/s the SavedModel alone sustains making the same n-image batches in-process."""
+def run_httpx(url: str, path: str, unique: bool, concurrency: int, seconds: float, base: int):
+    import asyncio
+
+    latencies: list[float] = []
+    counter = iter(range(base, base + 10**9))
+
+    async def worker(client: httpx.AsyncClient, deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            response = await client.get(path + (str(next(counter)) if unique else ""))
+            latencies.append(time.perf_counter() - start)
+            response.raise_for_status()
+
+    async def main() -> float:
+        clients = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(concurrency)]
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(c, start + seconds) for c in clients))
+        elapsed = time.perf_counter() - start
+        for c in clients:
+            await c.aclose()
+        return elapsed
+
+    elapsed = asyncio.run(main())
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+    }
+
+
+def bare_rate(saved_model_dir: Path, n: int, seconds: float) -> float:
+    """Calls/s of the signature alone, in-process, making n images per call."""
     import tensorflow as tf
 
-    serve = tf.saved_model.load(str(version_dir / "saved_model")).signatures["serving_default"]
+    serve = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
     conditional = "labels" in serve.structured_input_signature[1]
     calls, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -149,58 +203,74 @@ def bare_rate(version_dir: Path, n: int, seconds: float) -> float:
     return calls / (time.perf_counter() - start)
 
 
+def measure(url: str, model: str, seconds: float, base: int, drive) -> list[dict]:
+    rows = []
+    for i, (name, n, unique, concurrency) in enumerate(WORKLOADS):
+        path = f"/generate?n={n}&model={model}&seed=" + ("" if unique else "42")
+        httpx.get(url + f"/generate?n={n}&model={model}&seed=42")  # warm (and cache) seed 42
+        rows.append(drive(url, path, unique, concurrency, seconds, base + i * 10**8))
+        print(f"  {name:<14} c={concurrency:<3} {rows[-1]['rps']:8.1f} req/s", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--model", default="dcgan")
-    parser.add_argument("--seconds", type=float, default=8, help="per workload and concurrency")
-    parser.add_argument("--requests", type=int, default=20_000, help="cap per run")
+    parser.add_argument("--seconds", type=int, default=8, help="per workload")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     args = parser.parse_args()
-    versions = sorted((args.models_dir / args.model).iterdir(), key=lambda p: int(p.name))
-    # Measured before and after the server's rows: this machine's speed drifts by 10-20%
-    # over minutes, and the ratio to the service should not hang on one moment.
-    bare_before = {n: bare_rate(versions[-1], n, args.seconds / 2) for n in (16, 1)}
-    proc, url = start_app(args.models_dir)
-    seeds = itertools.count(1_000_000)
-    rows = []
-    try:
-        repeated_body = httpx.get(f"{url}/generate?n=16&seed=42&model={args.model}").content
-        for name, (n, unique) in WORKLOADS.items():
-            for concurrency in (1, 8, 32):
-                r = run(
-                    drive(
-                        url, args.model, n, unique, concurrency, args.requests, args.seconds, seeds
-                    )
-                )
-                rows.append((name, concurrency, r))
-                print(
-                    f"{name:<14} c={concurrency:<3} {r['rps']:8.1f} req/s  "
-                    f"p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  ({r['count']} requests)",
-                    flush=True,
-                )
-    finally:
-        proc.terminate()
-        proc.wait()
-    bare_after = {n: bare_rate(versions[-1], n, args.seconds / 2) for n in (16, 1)}
+    print(machine())
+    drive = run_wrk if shutil.which("wrk") else run_httpx
+    if drive is run_httpx:
+        print("wrk not found: the httpx client shares the CPU, and is part of what is measured")
+    version_dir = max((args.models_dir / args.model).iterdir(), key=lambda p: int(p.name))
+    saved_model = (
+        version_dir if (version_dir / "saved_model.pb").exists() else version_dir / "saved_model"
+    )
+    env = {
+        "DCGAN_MODELS_DIR": str(args.models_dir),
+        "DCGAN_PRECISION": args.precision,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    bare_before = {n: bare_rate(saved_model, n, args.seconds / 2) for n in (16, 1)}
+    base = 1  # every row and server its own seeds: no cache hits from an earlier row
+    results = {}
+    for name, command in (
+        ("service", [sys.executable, "-m", "uvicorn", "app.main:app", "--log-level", "warning",
+                     "--no-access-log", "--port"]),
+        ("plain wrapper", [sys.executable, "-c", PLAIN_WRAPPER, str(saved_model)]),
+    ):  # fmt: skip
+        print(f"{name}:", flush=True)
+        proc, url = start(command, env)
+        try:
+            results[name] = measure(url, args.model, args.seconds, base, drive)
+        finally:
+            proc.terminate()
+            proc.wait()
+        base += 10**9
+    bare_after = {n: bare_rate(saved_model, n, args.seconds / 2) for n in (16, 1)}
     bare = {n: (bare_before[n] + bare_after[n]) / 2 for n in (16, 1)}
     print(
-        f"\nbare generator (in-process, no HTTP), before/after the server's rows: "
-        f"n=16 {bare_before[16]:.1f}/{bare_after[16]:.1f} calls/s; "
-        f"n=1 {bare_before[1]:.1f}/{bare_after[1]:.1f} calls/s; the table shows their mean"
+        f"\nbare signature, {args.model}@{version_dir.name}, before/after the servers: "
+        f"n=16 {bare_before[16]:.1f}/{bare_after[16]:.1f} calls/s, "
+        f"n=1 {bare_before[1]:.1f}/{bare_after[1]:.1f}; precision {args.precision}; "
+        f"client {'wrk' if drive is run_wrk else 'httpx'}\n"
     )
-    ceiling = client_ceiling(repeated_body, 32, args.seconds)
     print(
-        f"client ceiling (this httpx load, c=32, against a do-nothing ASGI app): "
-        f"{ceiling['rps']:.0f} req/s"
+        "| workload | concurrency | service req/s | p50 ms | p99 ms | plain wrapper req/s "
+        "| p99 ms | bare calls/s | service / bare | service / wrapper |"
     )
-    print("\n| workload | concurrency | requests/s | p50 ms | p99 ms | bare generator req/s |")
-    print("|---|---|---|---|---|---|")
-    for name, concurrency, r in rows:
-        n = WORKLOADS[name][0]
-        bare_col = f"{bare[n]:.1f}" if WORKLOADS[name][1] else "-"
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for i, (name, n, unique, concurrency) in enumerate(WORKLOADS):
+        ours, plain = results["service"][i], results["plain wrapper"][i]
+        bare_col, ratio = ("-", "-") if not unique else (
+            f"{bare[n]:.1f}", f"{ours['rps'] / bare[n]:.2f}"
+        )  # fmt: skip
         print(
-            f"| {name} | {concurrency} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} "
-            f"| {bare_col} |"
+            f"| {name} | {concurrency} | {ours['rps']:.1f} | {ours['p50']:.1f} | "
+            f"{ours['p99']:.1f} | {plain['rps']:.1f} | {plain['p99']:.1f} | {bare_col} | "
+            f"{ratio} | {ours['rps'] / plain['rps']:.2f} |"
         )
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -133,27 +134,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict, *args: str) -> tuple[subprocess.Popen, str]:
+class Server(subprocess.Popen):
+    """A server process whose stderr is drained into `.log` as it comes (a full pipe would
+    block it)."""
+
+    def __init__(self, command: list[str], env: dict):
+        super().__init__(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        for line in self.stderr:
+            self.lines.append(line)
+
+    @property
+    def log(self) -> str:
+        """stderr so far; all of it once the process has exited."""
+        if self.poll() is not None:
+            self._reader.join(timeout=10)
+        return "".join(self.lines)
+
+
+def start_server(env: dict, *args: str) -> tuple[Server, str]:
     """A real `uvicorn app.main:app` on a free loopback port; returns (process, base URL)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            *args,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **QUIET_TF, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    proc = Server([*command, "--port", str(port), *args], {**os.environ, **QUIET_TF, **env})
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -165,7 +179,7 @@ def wait_ready(proc: subprocess.Popen, url: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited {proc.returncode}: {proc.stderr.read()[-3000:]}")
+            raise AssertionError(f"server exited {proc.returncode}: {proc.log[-3000:]}")
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return

@@ -36,7 +36,7 @@ def test_average_exports_the_mean_of_the_checkpoints_generators(tmp_path):
     mean.set_weights([(a + b) / 2 for a, b in zip(first.get_weights(), second.get_weights())])
     noise = np.random.default_rng(0).standard_normal((8, 100)).astype(np.float32)
     labels = np.arange(8, dtype=np.int32)
-    serve = tf.saved_model.load(str(base / "1" / "saved_model")).signatures["serving_default"]
+    serve = tf.saved_model.load(str(base / "1")).signatures["serving_default"]
     served = serve(noise=tf.constant(noise), labels=tf.constant(labels))["images"].numpy()
     expected = mean([noise, labels], training=False).numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)

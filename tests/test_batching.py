@@ -1,9 +1,19 @@
 import asyncio
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.batching import Batcher
-from app.generation import noise_for
+from app.generation import labels_for, noise_for
+from app.generator import Options, configure_precision
 from app.metrics import Metrics
-from app.registry import load_version
+from app.registry import ModelRegistry
+from tests.conftest import QUIET_TF, ROOT
 
 
 def calls_and_requests(metrics: Metrics) -> tuple[float, float]:
@@ -17,15 +27,15 @@ def run_with_batcher(models_dir, max_wait_ms: float, scenario):
 
     (The 503 of a full queue and the rows of 50 concurrent requests are tested through HTTP in
     test_routes_generate.py.)"""
-    version = load_version("dcgan", 1, models_dir / "dcgan" / "1")
+    version = ModelRegistry(models_dir, "dcgan").load("dcgan", 1, models_dir / "dcgan" / "1")
 
     async def main():
         metrics = Metrics()
-        batcher = Batcher(256, max_wait_ms, 8, metrics)
+        batcher = Batcher(256, max_wait_ms, 60, metrics)
         batcher.start()
 
         def generate(seed: int):
-            return batcher.generate(version, noise_for(seed, 1, version.noise_dim), None)
+            return batcher.generate(version.generator, noise_for(seed, 1, version.noise_dim), None)
 
         try:
             await scenario(generate)
@@ -55,3 +65,80 @@ def test_after_a_shared_batch_a_request_waits_for_the_next(models_dir):
 
     metrics = run_with_batcher(models_dir, 1000, two_clients)
     assert calls_and_requests(metrics) == (2, 4)
+
+
+@pytest.fixture(scope="module")
+def generators(models_dir) -> dict:
+    """dcgan@1 and cdcgan@1 in this process's precision (DCGAN_TEST_PRECISION, as a subprocess
+    of test_bfloat16_mixes_too sets it: the precision is process-wide)."""
+    precision = os.environ.get("DCGAN_TEST_PRECISION", "float32")
+    configure_precision(precision)
+    registry = ModelRegistry(models_dir, "dcgan", Options(precision, "auto", 64))
+    loaded = {name: registry.load(name, 1, models_dir / name / "1") for name in NAMES}
+    return {name: Floats(version.generator) for name, version in loaded.items()}
+
+
+NAMES = ("dcgan", "cdcgan")
+REQUESTS = st.lists(
+    st.tuples(st.sampled_from(NAMES), st.integers(1, 40), st.integers(0, 2**32 - 1)),
+    min_size=1,
+    max_size=10,
+)
+
+
+class Floats:
+    """A generator seen through its floats: one differing bit fails, not only a grey level."""
+
+    def __init__(self, generator):
+        self.generator, self.ref, self.estimate = generator, generator.ref, generator.estimate
+
+    def __call__(self, noise, labels):
+        return self.generator.images(noise, labels)
+
+
+@settings(max_examples=int(os.environ.get("DCGAN_TEST_EXAMPLES", 25)), deadline=None)
+@given(requests=REQUESTS)
+def test_any_mix_of_concurrent_requests_gets_the_images_each_gets_alone(generators, requests):
+    def inputs(name, n, seed):
+        labels = labels_for(n, None, None) if name == "cdcgan" else None
+        return generators[name], noise_for(seed, n, 100), labels
+
+    async def concurrently():
+        batcher = Batcher(64, 5.0, 60, Metrics())
+        batcher.start()
+        try:
+            return await asyncio.gather(*(batcher.generate(*inputs(*r)) for r in requests))
+        finally:
+            await batcher.stop()
+
+    for request, images in zip(requests, asyncio.run(concurrently())):
+        generator, noise, labels = inputs(*request)
+        np.testing.assert_array_equal(images, generator(noise, labels), err_msg=str(request))
+        # and each image is the one computed alone, as a batch of one
+        alone = generator.generator._per_image(
+            noise, np.zeros(len(noise), np.int32) if labels is None else labels
+        )
+        np.testing.assert_array_equal(images, alone.numpy(), err_msg=str(request))
+        assert images.dtype == np.float32 and images.shape == (request[1], 28, 28, 1)
+
+
+def test_bfloat16_mixes_too():
+    """The property above, in a process that generates in bfloat16."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            f"{__file__}::test_any_mix_of_concurrent_requests_gets_the_images_each_gets_alone",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET_TF, "DCGAN_TEST_PRECISION": "bfloat16"},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 passed" in done.stdout

@@ -1,14 +1,23 @@
-"""Exports load with plain TensorFlow in a fresh process, as the service will load them."""
+"""Exports load with plain TensorFlow in a fresh process, as the service and TF Serving will."""
 
 import json
+import logging
 import os
+import shutil
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 from tests.conftest import QUIET_TF, read_events, train_cli
 from training.config import TrainConfig
-from training.export import export_generator
+from training.evaluate import saved_model_generator
+from training.export import export_generator, saved_model_dir
 from training.models import make_pair
+
+# TF Serving's version folder; TensorFlow adds an empty assets/ to some
+SAVED_MODEL = {"saved_model.pb", "variables", "fingerprint.pb"}
 
 RELOAD = """
 import sys, numpy as np, tensorflow as tf
@@ -24,8 +33,9 @@ print("ok", sorted(serve.structured_input_signature[1]))
 
 
 def reload_in_fresh_process(version_dir, kind: str) -> str:
+    """tf.saved_model.load(VERSION) itself, as TF Serving reads models/NAME/VERSION."""
     done = subprocess.run(
-        [sys.executable, "-c", RELOAD, str(version_dir / "saved_model"), kind],
+        [sys.executable, "-c", RELOAD, str(version_dir), kind],
         cwd="/",
         capture_output=True,
         text=True,
@@ -45,7 +55,8 @@ def test_export_versions_and_reload_without_project_code(tmp_path):
         second = export_generator(generator, config, base, {"epochs_trained": 0})
         assert (first.name, second.name) == ("1", "2")
         assert sorted(p.name for p in base.iterdir()) == ["1", "2"]  # no temporary left
-        assert (second / "grid.png").exists()
+        files = {p.name for p in second.iterdir()}
+        assert files - {"assets"} == SAVED_MODEL | {"model.json", "grid.png"}, files
         info = json.loads((second / "model.json").read_text())
         assert info["name"] == base.name and info["version"] == 2
         assert info["conditional"] is conditional and info["noise_dim"] == 100
@@ -92,3 +103,34 @@ def test_resume_at_the_last_epoch_exports_the_run_as_it_is(tmp_path, mnist_path)
     assert info["epochs_trained"] == 1
     assert "final_losses" not in info  # no epoch ran in the exporting invocation
     assert (models / "1" / "progress.gif").exists()
+
+
+def old_layout(version, folder):
+    """A copy of `version` as exports were before TF Serving's layout: VERSION/saved_model/."""
+    shutil.copytree(version, folder)
+    (folder / "saved_model").mkdir()
+    for name in SAVED_MODEL | {"assets"}:
+        if (folder / name).exists():
+            (folder / name).rename(folder / "saved_model" / name)
+    return folder
+
+
+def test_training_reads_the_old_layout_too_and_says_so(tmp_path, models_dir, caplog):
+    new = models_dir / "dcgan" / "1"
+    old = old_layout(new, tmp_path / "dcgan" / "1")
+    logger = logging.getLogger("training")
+    logger.addHandler(caplog.handler)  # the CLIs' set-up stops propagation to the root logger
+    try:
+        with caplog.at_level(logging.INFO, logger="training"):
+            assert saved_model_dir(new) == new and not caplog.records
+            assert saved_model_dir(old) == old / "saved_model"
+            generate_old, info = saved_model_generator(old)
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "the layout before TF Serving's" in caplog.text
+    generate_new, _ = saved_model_generator(new)
+    noise = np.random.default_rng(0).standard_normal((4, info["noise_dim"])).astype(np.float32)
+    labels = np.zeros(4, np.int32)
+    np.testing.assert_array_equal(generate_old(noise, labels), generate_new(noise, labels))
+    with pytest.raises(FileNotFoundError, match="no saved_model.pb"):
+        saved_model_dir(tmp_path)

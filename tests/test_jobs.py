@@ -1,12 +1,70 @@
-"""JobManager pieces that need no trainer process."""
+"""The jobs façade and the runner's pieces that need no trainer process."""
 
 import asyncio
 import shutil
 
+import pytest
+
 from app.config import Settings
-from app.jobs import JobManager
+from app.jobs import JobConflict, Jobs, NoSuchJob, QueueFull
+from app.jobschema import JobParams, JobState
 from app.jobstore import JobStore
 from app.registry import ModelRegistry
+from app.runner import JobRunner
+
+
+@pytest.fixture
+def jobs(tmp_path):
+    async def make():
+        return Jobs(JobStore(tmp_path / "jobs.db"), tmp_path, max_queued=2)
+
+    return asyncio.run(make())
+
+
+def test_create_list_cancel_delete_and_the_queue_cap(jobs):
+    async def scenario():
+        first = jobs.create(JobParams(name="a"))
+        assert first["state"] == "queued" and first["cancellable"] and not first["deletable"]
+        jobs.create(JobParams(name="b"))
+        with pytest.raises(QueueFull):
+            jobs.create(JobParams(name="c"))
+        with pytest.raises(JobConflict, match="cancel it first"):
+            jobs.delete(first["id"])
+        cancelled = jobs.cancel(first["id"])
+        assert cancelled["state"] == "cancelled" and cancelled["resumable"]
+        with pytest.raises(JobConflict, match="no checkpoint"):
+            jobs.resume(first["id"])
+        jobs.paths(first["id"]).root.mkdir(parents=True)
+        jobs.delete(first["id"])
+        assert not jobs.paths(first["id"]).root.exists()
+        with pytest.raises(NoSuchJob):
+            jobs.get(first["id"])
+        page, total = jobs.list(10, 0)
+        assert total == 1 and page[0]["params"]["name"] == "b"
+
+    asyncio.run(scenario())
+
+
+def test_follow_streams_what_is_written_and_ends_with_the_job(jobs):
+    async def scenario():
+        job = jobs.create(JobParams(name="a"))
+        seen = []
+
+        async def follower():
+            async for event_id, kind, data in jobs.follow(job["id"], 0):
+                seen.append((event_id, kind, data.get("state")))
+
+        task = asyncio.create_task(follower())
+        await asyncio.sleep(0.05)
+        jobs.emit(job["id"], "epoch", {"epoch": 1})
+        await asyncio.sleep(0.05)
+        assert seen[-1][:2] == (2, "epoch")  # at once, not on the next poll
+        jobs.set_state(job["id"], JobState.FAILED, "trainer exited with status 1: /secret/path/x")
+        await asyncio.wait_for(task, 5)
+        assert seen == [(1, "state", "queued"), (2, "epoch", None), (3, "state", "failed")]
+        assert jobs.get(job["id"])["error"] == "trainer exited with status 1: …/x"
+
+    asyncio.run(scenario())
 
 
 def test_an_export_that_fails_to_load_never_replaces_the_active_model(tmp_path, models_dir):
@@ -16,11 +74,12 @@ def test_an_export_that_fails_to_load_never_replaces_the_active_model(tmp_path, 
     async def scenario():
         settings = Settings(models_dir=tmp_path / "models", data_dir=tmp_path / "data")
         registry = ModelRegistry(settings.models_dir, "dcgan")
-        registry.load_all()
-        jobs = JobManager(JobStore(tmp_path / "data" / "jobs.db"), settings, registry)
-        job = jobs.store.create({"name": "dcgan", "activate": True})
-        await jobs._serve_export(job, {"version": 3})
-        return registry, jobs.store.get(job["id"])
+        await registry.refresh()
+        jobs = Jobs(JobStore(tmp_path / "data" / "jobs.db"), settings.data_dir, 5)
+        runner = JobRunner(jobs, settings, registry, "test", serving=True)
+        job = jobs.create(JobParams(name="dcgan", activate=True))
+        await runner._accept(job["id"], JobParams(name="dcgan", activate=True), 3, jobs.paths(1))
+        return registry, jobs.get(job["id"])
 
     registry, job = asyncio.run(scenario())
     assert registry.active["dcgan"] == 2

@@ -16,9 +16,16 @@ async def _slow_requests(url: str, proc: subprocess.Popen) -> list[httpx.Respons
         pending = [
             asyncio.create_task(http.get(f"/generate?n=256&scale=8&seed={i}")) for i in range(6)
         ]
-        await asyncio.sleep(0.3)  # requests are in flight
+        while await in_progress(http) < 6 + 1:  # ours, and this /metrics request
+            pass
         proc.send_signal(signal.SIGTERM)
         return await asyncio.gather(*pending)
+
+
+async def in_progress(http: httpx.AsyncClient) -> float:
+    metrics = (await http.get("/metrics")).text
+    line = next(x for x in metrics.splitlines() if x.startswith("dcgan_http_requests_in_progress"))
+    return float(line.split()[-1])
 
 
 def test_real_server_matches_in_process_bytes_and_drains_on_sigterm(client, models_dir):
@@ -30,7 +37,8 @@ def test_real_server_matches_in_process_bytes_and_drains_on_sigterm(client, mode
         assert served.content == client.get("/generate?n=16&seed=42").content
         responses = asyncio.run(_slow_requests(url, proc))
         assert [r.status_code for r in responses] == [200] * 6  # in-flight requests finished
-        _, stderr = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        stderr = proc.log
         # uvicorn shuts down cleanly, then re-raises SIGTERM so the exit status reports it.
         assert proc.returncode in (0, -signal.SIGTERM)
         assert "Application shutdown complete" in stderr
@@ -42,7 +50,8 @@ def test_real_server_matches_in_process_bytes_and_drains_on_sigterm(client, mode
 def test_no_servable_model_exits_with_one_line(tmp_path):
     (tmp_path / "broken" / "1").mkdir(parents=True)
     proc, _ = start_server({"DCGAN_MODELS_DIR": str(tmp_path)})
-    _, stderr = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    stderr = proc.log
     assert proc.returncode != 0
     assert "Traceback" not in stderr
     assert f"no servable model in {tmp_path}/ (broken@1: FileNotFoundError" in stderr

@@ -40,3 +40,23 @@ def test_models_shows_metrics_written_after_start(settings, tmp_path):
         path.write_text(json.dumps(info))  # as `python -m training.evaluate` does
         shown = client.get("/models/dcgan").json()["versions"][0]["model_json"]
         assert shown["metrics"] == {"fid_mnist": 12.5}
+
+
+def test_each_version_says_how_it_generates_in_models_and_metrics(client):
+    versions = client.get("/models/dcgan").json()["versions"]
+    generation = versions[0]["generation"]
+    assert generation["mode"] in ("batched", "per-image") and generation["exact"] is True
+    assert generation["precision"] == "float32" and len(generation["fingerprint"]) == 16
+    assert (generation["mode"] == "batched") == bool(generation["call_sizes"])
+    # dcgan@1 is not active: it is listed, and loads when first asked for
+    assert versions[1]["status"] == "unloaded" and versions[1]["generation"] is None
+    assert client.get("/generate?n=1&seed=1&model=dcgan@1").status_code == 200
+    loaded = client.get("/models/dcgan").json()["versions"][1]["generation"]
+    assert loaded["fingerprint"] != generation["fingerprint"]
+    metrics = client.get("/metrics").text
+    sizes = ",".join(map(str, generation["call_sizes"])) or "-"
+    line = (
+        f'dcgan_generation_mode{{call_sizes="{sizes}",mode="{generation["mode"]}",'
+        f'model="dcgan@2",precision="float32"}} 1.0'
+    )
+    assert line in metrics

@@ -1,16 +1,19 @@
 """The training CLI end to end, in real processes: outputs, clean stop, crash, resume."""
 
+import json
 import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from tests.conftest import QUIET_TF, ROOT, read_events, train_cli
+from tests.conftest import QUIET_TF, ROOT, free_port, read_events, train_cli
 
 TINY = ("--limit", "512", "--batch-size", "64")
 
@@ -99,15 +102,44 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path, mnist_path):
     assert nothing.returncode == 2 and "no run to resume" in nothing.stderr
 
 
-def test_bad_flags_exit_2(tmp_path):
-    for flags in (
-        ["--epochs", "0"],
-        ["--beta-1", "1.5"],
-        ["--label-smoothing", "-1"],
-        ["--keep-checkpoints", "0"],
-    ):
-        done = train_cli(*flags, "--out", tmp_path)
-        assert done.returncode == 2 and "dcgan-train: error:" in done.stderr, flags
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--beta-1", "1.5"], "--beta-1 in [0, 1)"),
+        (["--label-smoothing", "-1"], "--label-smoothing must be in [0, 1)"),
+        (["--keep-checkpoints", "0"], "--keep-checkpoints must be at least 1"),
+        (["--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
+        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_bad_flags_are_one_line_and_status_2(tmp_path, capsys, flags, message):
+    from training.cli import main
+
+    try:
+        status = main([*flags, "--out", str(tmp_path)])
+    except SystemExit as exc:  # argparse's own checks exit from parse_args
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dcgan-train: error: ") and message in err, err
+    assert err.count("\n") == 1  # no usage block
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_make_config_validates_and_keeps_conditional_on_resume():
+    from training.cli import build_parser, make_config
+    from training.config import TrainConfig
+
+    parser = build_parser()
+    config = make_config(parser.parse_args(["--epochs", "3", "--ema-decay", "0.99"]), None)
+    assert (config.epochs, config.ema_decay, config.batch_size) == (3, 0.99, 256)
+    resumed = make_config(parser.parse_args(["--epochs", "9"]), config)
+    assert (resumed.epochs, resumed.ema_decay) == (9, 0.99)  # the saved run's, but for the flag
+    with pytest.raises(ValueError, match="--conditional cannot change on --resume"):
+        make_config(parser.parse_args(["--conditional"]), config)
+    with pytest.raises(ValueError, match="--eval-every must be 0"):
+        TrainConfig(eval_every=-1).validate()
 
 
 MIRRORED = """
@@ -159,3 +191,53 @@ def test_ema_resumes_exactly(tmp_path, mnist_path):
             np.testing.assert_array_equal(a, b)
     ema, live = whole.ema_generator.get_weights(), whole.generator.get_weights()
     assert any(not np.array_equal(a, b) for a, b in zip(ema, live))
+
+
+def start_worker(index: int, cluster: dict, tmp: Path, *args) -> subprocess.Popen:
+    """`python -m training ARGS` as worker `index` of `cluster`, its temporary files in tmp."""
+    tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+    env = {**os.environ, **QUIET_TF, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(tmp)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "training", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_workers_train_in_step_and_only_the_chief_writes(tmp_path, mnist_path):
+    out, models, events = tmp_path / "run", tmp_path / "models" / "digits", tmp_path / "ev.jsonl"
+    cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
+    common = ("--data", mnist_path, "--limit", 256, "--batch-size", 64, "--epochs", 1)
+    common += ("--out", out, "--export", models)
+    temps = [tmp_path / "tmp0", tmp_path / "tmp1"]
+    for folder in temps:
+        folder.mkdir()
+    chief = start_worker(0, cluster, temps[0], *common, "--events", events)
+    other = start_worker(1, cluster, temps[1], *common, "--events", "-")
+    try:
+        chief_out, chief_err = chief.communicate(timeout=150)
+        other_out, other_err = other.communicate(timeout=30)
+    finally:
+        for proc in (chief, other):
+            proc.kill()
+    assert chief.returncode == 0, chief_err[-3000:]
+    assert other.returncode == 0, other_err[-3000:]
+    chief_log = read_events(events)
+    other_log = [json.loads(line) for line in other_out.splitlines() if line.startswith("{")]
+    assert [e["event"] for e in chief_log if e["event"] != "progress"] == [
+        "start", "epoch", "checkpoint", "export", "done"
+    ]  # fmt: skip
+    assert "export" not in {e["event"] for e in other_log}
+    assert chief_log[0]["replicas"] == 2
+    # The losses are reduced over both workers' replicas: each reports the same numbers.
+    epochs = [next(e for e in log if e["event"] == "epoch") for log in (chief_log, other_log)]
+    for key in ("g_loss", "d_loss"):
+        assert epochs[0][key] == pytest.approx(epochs[1][key], rel=1e-6), key
+    assert epochs[1]["sample"] is None and Path(epochs[0]["sample"]).exists()
+    assert sorted(p.name for p in models.iterdir()) == ["1"]
+    assert [p.name for p in (out / "checkpoints").glob("*.index")] == ["ckpt-1.index"]
+    assert list(temps[1].iterdir()) == []  # the other worker's checkpoint folder is gone

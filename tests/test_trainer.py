@@ -1,37 +1,41 @@
+import os
 import signal
 
-from app.routes.jobs import JobCreate
-from app.trainer import exit_reason, read_new_lines, trainer_command
+from app.jobschema import JobParams
+from app.runpaths import JobPaths
+from app.trainer import exit_reason, lock, read_new_lines, trainer_command
 from training.cli import build_parser
 
 
-def test_a_jobs_parameters_reach_the_training_cli(tmp_path):
-    params = JobCreate(
+def test_every_job_parameter_is_a_training_cli_flag(tmp_path):
+    params = JobParams(
         name="mine",
         epochs=3,
         batch_size=64,
         learning_rate=2e-4,
         beta_1=0.5,
         label_smoothing=0.1,
+        ema_decay=0.99,
         conditional=True,
         mixed_precision="bfloat16",
         seed=7,
         limit=512,
         eval_every=2,
-    ).model_dump()
-    command = trainer_command(params, tmp_path, tmp_path / "models")
+        checkpoint_every=2,
+    )
+    paths = JobPaths(tmp_path)
+    command = trainer_command(params, paths, tmp_path / "models")
     assert command[1:3] == ["-m", "training"]
-    args = build_parser().parse_args(command[3:])
-    for key in ("epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "seed"):
-        assert getattr(args, key) == params[key], key
-    assert args.conditional and args.mixed_precision == "bfloat16" and args.limit == 512
-    assert args.eval_every == 2 and not args.resume
+    args = build_parser().parse_args(command[3:])  # the real parser: an unknown flag exits
+    for key, value in params.model_dump(exclude={"name", "activate"}).items():
+        assert getattr(args, key) == value, key
+    assert not args.resume and args.nice == 10 and args.stop_with_parent == os.getpid()
     assert str(args.export) == str((tmp_path / "models" / "mine").resolve())
-    assert str(args.out) == str(tmp_path / "run")
+    assert args.out == paths.run and str(args.classifier).endswith("models/mnist-classifier")
 
-    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
-    (tmp_path / "run" / "checkpoints" / "checkpoint").write_text("")
-    assert build_parser().parse_args(trainer_command(params, tmp_path, tmp_path)[3:]).resume
+    paths.checkpoints.mkdir(parents=True)
+    (paths.checkpoints / "checkpoint").write_text("")
+    assert build_parser().parse_args(trainer_command(params, paths, tmp_path)[3:]).resume
 
 
 def test_only_complete_event_lines_are_read(tmp_path):
@@ -43,13 +47,29 @@ def test_only_complete_event_lines_are_read(tmp_path):
         f.write('ch", "epoch": 1}\n')
     offset, events = read_new_lines(path, offset)
     assert events == [{"event": "epoch", "epoch": 1}]
+    assert read_new_lines(tmp_path / "missing.jsonl", 0) == (0, [])
 
 
-def test_exit_reason_names_the_signal_and_ends_with_the_last_stderr_lines(tmp_path):
+def test_exit_reason_says_why_in_one_line(tmp_path):
     log = tmp_path / "stderr.log"
-    log.write_text("".join(f"line {i}\n\n" for i in range(20)))
-    reason = exit_reason(-signal.SIGKILL, log)
-    assert reason.startswith("killed by SIGKILL: line 8 | line 9")
-    assert reason.endswith("line 19")
+    log.write_text(
+        "W0000 00:00:1 cuda_platform.cc:52] failed call to cuInit\n"
+        "Traceback (most recent call last):\n  File x\nMemoryError: out of memory\n\n"
+        "I0000 00:00:1 port.cc:153] oneDNN custom operations are on\n"
+    )
+    assert exit_reason(-signal.SIGKILL, log, []).startswith("trainer killed by SIGKILL (the out")
+    assert exit_reason(1, log, []) == "trainer exited with status 1: MemoryError: out of memory"
+    events = [{"event": "error", "message": "DataError: no such file"}]
+    assert exit_reason(2, log, events) == "trainer exited with status 2: DataError: no such file"
     log.write_text("")
-    assert exit_reason(2, log) == "exited with status 2: no output"
+    assert exit_reason(2, log, []) == "trainer exited with status 2: no output"
+
+
+def test_one_folder_one_lock(tmp_path):
+    paths = JobPaths(tmp_path / "job")
+    fd = lock(paths)
+    assert fd is not None and lock(paths) is None
+    os.close(fd)
+    again = lock(paths)
+    assert again is not None
+    os.close(again)

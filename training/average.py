@@ -10,7 +10,6 @@ mean of epochs 24 to 26."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from training import cliutil
 from training.config import TrainConfig
 from training.models import generator_for
 from training.samples import sample_path, save_gif
@@ -57,30 +57,26 @@ def progress_gif(run: Path, last_epoch: int, folder: Path) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.average", description=__doc__)
+    parser = cliutil.Parser(prog="python -m training.average", description=__doc__)
     parser.add_argument("checkpoints", type=Path, nargs="+", help="RUN/checkpoints/ckpt-N ...")
     parser.add_argument("--export", type=Path, required=True, help="MODELS/NAME")
     parser.add_argument("--eval", action="store_true", help="score it as training.evaluate does")
-    parser.add_argument("--classifier", type=Path, default=Path("models/mnist-classifier"))
-    parser.add_argument("--data", help="MNIST (default: $MNIST_PATH, else keras.datasets.mnist)")
+    cliutil.add_classifier_flag(parser)
+    cliutil.add_data_flag(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    cliutil.setup_logging()
     run = args.checkpoints[0].parent.parent
     missing = [p for p in args.checkpoints if not Path(f"{p}.index").exists()]
     if missing or not (run / "config.json").exists():
         what = f"no checkpoint {missing[0]}" if missing else f"no {run / 'config.json'}"
-        print(f"average: error: {what} (expected RUN/checkpoints/ckpt-N)", file=sys.stderr)
-        return 2
+        return cliutil.fail(parser.prog, f"{what} (expected RUN/checkpoints/ckpt-N)")
     config = TrainConfig.load(run / "config.json")
     try:
         generator, epochs = average_generator(config, args.checkpoints)
     except (AssertionError, ValueError, tf.errors.OpError) as exc:  # another kind of run's
         reason = str(exc).splitlines()[0]
-        print(
-            f"average: error: the checkpoints do not fit {run}/config.json: {reason}",
-            file=sys.stderr,
-        )
-        return 2
+        message = f"the checkpoints do not fit {run}/config.json: {reason}"
+        return cliutil.fail(parser.prog, message)
     log.info("averaged the generators of epochs %s", epochs)
     info: dict = {"epochs_trained": max(epochs), "averaged_epochs": epochs}
     if args.eval:
@@ -90,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             mnist = load_mnist(args.data)
         except DataError as exc:
-            print(f"average: error: {exc}", file=sys.stderr)
-            return 2
+            return cliutil.fail(parser.prog, str(exc))
         info["dataset"] = mnist.describe(config.limit)
         evaluator = Evaluator(load_classifier(args.classifier, mnist), mnist)
         info["metrics"] = evaluator.evaluate(

@@ -5,29 +5,25 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
-import sys
 from pathlib import Path
 
+from training import cliutil
 from training.config import TrainConfig
 
 log = logging.getLogger("training")
 DEFAULTS = TrainConfig()
+PROG = "dcgan-train"
 
 
 def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: only flags given on the command line appear, so --resume can tell what changed.
-    p = argparse.ArgumentParser(
-        prog="dcgan-train",
+    p = cliutil.Parser(
+        prog=PROG,
         description="Train the TensorFlow DCGAN tutorial's GAN on MNIST; resume; export.",
         argument_default=argparse.SUPPRESS,
     )
     d = DEFAULTS
-    p.add_argument(
-        "--data",
-        help="Keras mnist.npz or folder of MNIST IDX files "
-        "(default: $MNIST_PATH, else keras.datasets.mnist)",
-    )
+    cliutil.add_data_flag(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -85,12 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="every K epochs (and at the end) score 10,000 samples with "
         "training.evaluate and add the numbers to the epoch event (default: off)",
     )
-    p.add_argument(
-        "--classifier",
-        type=Path,
-        default=Path("models/mnist-classifier"),
-        help="the evaluation classifier's folder (default: models/mnist-classifier)",
-    )
+    cliutil.add_classifier_flag(p)
     p.add_argument(
         "--resume",
         action="store_true",
@@ -105,7 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="at the end, export the generator as MODELS/NAME/<next version>",
     )
     p.add_argument(
-        "--events", metavar="FILE", help="append JSON-lines events to FILE ('-' for stdout)"
+        "--events",
+        metavar="FILE",
+        help="append JSON-lines events to FILE ('-' for stdout); in a multi-worker run only "
+        "the chief writes FILE, the other workers report only to '-'",
+    )
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="lower this process's CPU priority by N first (the service starts jobs at 10)",
+    )
+    p.add_argument(
+        "--stop-with-parent",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="stop (checkpointing, as on SIGTERM) when PID, the process that started this "
+        "one, dies",
     )
     p.add_argument(
         "-v",
@@ -118,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_config(args: argparse.Namespace, saved: TrainConfig | None) -> TrainConfig:
-    """Saved config (on resume) or defaults, overridden by the flags given."""
+    """Saved config (on resume) or defaults, overridden by the flags given; ValueError when the
+    result is not a valid run (TrainConfig.validate names the flag)."""
     given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(TrainConfig)
@@ -128,35 +138,25 @@ def make_config(args: argparse.Namespace, saved: TrainConfig | None) -> TrainCon
     if saved and "conditional" in given and given["conditional"] != saved.conditional:
         raise ValueError("--conditional cannot change on --resume")
     config = base.replace(**given)
-    if config.eval_every < 0:
-        raise ValueError("--eval-every must be 0 (off) or more")
-    for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints"):
-        if getattr(config, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    if config.limit is not None and config.limit < 1:
-        raise ValueError("--limit must be at least 1")
-    if config.learning_rate <= 0 or not 0 <= config.beta_1 < 1:
-        raise ValueError("--learning-rate must be > 0 and --beta-1 in [0, 1)")
-    if not 0 <= config.label_smoothing < 1:
-        raise ValueError("--label-smoothing must be in [0, 1)")
-    if not 0 <= config.ema_decay < 1:
-        raise ValueError("--ema-decay must be in [0, 1) (0 is off)")
+    config.validate()
     return config
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every bad argument is one `dcgan-train: error:` line and status 2, before TF loads."""
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    cliutil.setup_logging(args.verbose)
+    cliutil.set_process(args.nice, args.stop_with_parent)
     conditional = getattr(args, "conditional", False)
     out: Path = getattr(args, "out", Path("runs") / ("cdcgan" if conditional else "dcgan"))
     try:
         saved = TrainConfig.load(out / "config.json") if args.resume else None
     except FileNotFoundError:
-        return _fail(f"{out}: no run to resume (no config.json)", 2)
+        return cliutil.fail(PROG, f"{out}: no run to resume (no config.json)")
     try:
         config = make_config(args, saved)
     except ValueError as exc:
-        return _fail(str(exc), 2)
+        return cliutil.fail(PROG, str(exc))
     return _run(config, out, args)
 
 
@@ -164,32 +164,44 @@ def _run(config: TrainConfig, out: Path, args: argparse.Namespace) -> int:
     """Train and export, turning every failure into one line, an `error` event and a status."""
     from training.data import DataError
     from training.events import EventWriter
+    from training.gan import is_chief
     from training.stop import StopFlag
     from training.train import RunError
 
-    events = EventWriter(getattr(args, "events", None))
+    chief = is_chief()
+    events = EventWriter(_events_target(getattr(args, "events", None), chief))
     try:
         with StopFlag() as stop:
-            _train_and_export(config, out, args, events, stop)
+            _train_and_export(config, out, args, events, stop, chief)
         return 0
     except (DataError, RunError) as exc:
         events.emit("error", message=str(exc))
-        return _fail(str(exc), 2)
+        return cliutil.fail(PROG, str(exc))
     except Exception as exc:
         events.emit("error", message=f"{type(exc).__name__}: {exc}")
         if args.verbose:
             raise
-        return _fail(f"{type(exc).__name__}: {exc} (run with --verbose for the traceback)", 1)
+        message = f"{type(exc).__name__}: {exc} (run with --verbose for the traceback)"
+        return cliutil.fail(PROG, message, status=1)
     finally:
         events.close()
 
 
-def _train_and_export(config, out, args, events, stop) -> None:
+def _events_target(target: str | None, chief: bool) -> str | None:
+    """The chief writes --events; another worker only to stdout, so files stay the chief's."""
+    if chief or target in (None, "-"):
+        return target
+    log.info("not the chief: no events to %s (pass --events - for this worker's)", target)
+    return None
+
+
+def _train_and_export(config, out, args, events, stop, chief: bool) -> None:
     from training.data import load_mnist
     from training.train import train_and_evaluate
 
-    mnist = load_mnist(getattr(args, "data", None))
-    evaluate = _evaluator(config, mnist, args)
+    mnist = load_mnist(args.data)
+    # Only the chief scores and exports; the others' generators hold the same weights.
+    evaluate = _evaluator(config, mnist, args) if chief else None
     gan, result = train_and_evaluate(
         config, out, mnist, resume=args.resume, events=events, stop=stop, evaluate=evaluate
     )
@@ -199,7 +211,7 @@ def _train_and_export(config, out, args, events, stop) -> None:
             result.epochs_done,
             out,
         )
-    elif hasattr(args, "export"):
+    elif hasattr(args, "export") and chief:
         from training.export import export_generator
 
         info = {
@@ -232,19 +244,3 @@ def _evaluator(config: TrainConfig, mnist, args: argparse.Namespace):
         config.conditional,
         config.noise_dim,
     )
-
-
-def _setup_logging(verbose: bool) -> None:
-    """Our lines on stderr, once each."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
-    log.propagate = False  # TensorFlow puts a handler on the root logger
-    # Silences TensorFlow's C++ warnings (its first start-up lines print regardless).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
-
-
-def _fail(message: str, status: int) -> int:
-    print(f"dcgan-train: error: {message}", file=sys.stderr)
-    return status

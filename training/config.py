@@ -30,6 +30,22 @@ class TrainConfig:
     eval_every: int = 0  # 0: no quality evaluation during training
     noise_dim: int = NOISE_DIM
 
+    def validate(self) -> None:
+        """ValueError naming the first unusable value by its dcgan-train flag."""
+        if self.eval_every < 0:
+            raise ValueError("--eval-every must be 0 (off) or more")
+        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("--limit must be at least 1")
+        if self.learning_rate <= 0 or not 0 <= self.beta_1 < 1:
+            raise ValueError("--learning-rate must be > 0 and --beta-1 in [0, 1)")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError("--label-smoothing must be in [0, 1)")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("--ema-decay must be in [0, 1) (0 is off)")
+
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 

@@ -5,13 +5,13 @@
 Prints FID-MNIST (Frechet distance of classifier features, samples vs the MNIST test set) beside
 its floor (train vs test), mean top-class confidence, the share classified with confidence >= 0.9,
 the predicted-class histogram and its entropy (ln 10 = 2.303 when every digit is equally common),
-and for conditional models the share classified as the requested digit; writes them into the
-version's model.json.
+for conditional models the share classified as the requested digit, and a memorisation check
+(training.memorisation: are samples closer to training images than unseen digits are?); writes
+them into the version's model.json.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -23,10 +23,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from training import cliutil, memorisation
 from training.data import DataError, Mnist, load_mnist, scale_images
+from training.export import saved_model_dir
 
 log = logging.getLogger("training")
-CLASSIFIER_DIR = Path("models/mnist-classifier")
 EVAL_SEED = 20_240_601
 Generate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (noise, labels) -> images in [-1, 1]
 
@@ -71,7 +72,9 @@ def train_classifier(mnist: Mnist, epochs: int = 8, seed: int = 0) -> tuple[kera
     return model, float(accuracy)
 
 
-def load_classifier(folder: Path = CLASSIFIER_DIR, mnist: Mnist | None = None) -> keras.Model:
+def load_classifier(
+    folder: Path = cliutil.CLASSIFIER_DIR, mnist: Mnist | None = None
+) -> keras.Model:
     """The committed classifier; trained (and cached in `folder`) when it is missing."""
     path = folder / "classifier.weights.h5"
     model = make_classifier()
@@ -101,10 +104,23 @@ def load_classifier(folder: Path = CLASSIFIER_DIR, mnist: Mnist | None = None) -
 
 
 class Evaluator:
-    """Scores generators against one classifier and one set of reference features."""
+    """Scores generators against one classifier and one set of reference features.
 
-    def __init__(self, classifier: keras.Model, mnist: Mnist, samples: int = 10_000):
+    The memorisation check judges the first `memorisation_samples` of the samples (0: none)."""
+
+    def __init__(
+        self,
+        classifier: keras.Model,
+        mnist: Mnist,
+        samples: int = 10_000,
+        memorisation_samples: int = memorisation.SAMPLES,
+    ):
         self.samples = samples
+        self.memorisation = None
+        if memorisation_samples:
+            self.memorisation = memorisation.MemorisationCheck(
+                mnist.x_train, mnist.x_test, min(memorisation_samples, samples)
+            )
         self._probe = keras.Model(
             classifier.inputs, [classifier.get_layer("features").output, classifier.outputs[0]]
         )
@@ -145,6 +161,8 @@ class Evaluator:
             metrics["digit_accuracy_by_digit"] = [
                 round(float(correct[requested == d].mean()), 4) for d in range(10)
             ]
+        if self.memorisation:
+            metrics["memorisation"] = self.memorisation.check(images)
         return metrics
 
 
@@ -160,9 +178,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def saved_model_generator(version_dir: Path) -> tuple[Generate, dict]:
-    """Load an export by its signature only, as any client would."""
+    """Load an export by its signature only, as any client would (either layout, see export)."""
     info = json.loads((version_dir / "model.json").read_text())
-    serve = tf.saved_model.load(str(version_dir / "saved_model")).signatures["serving_default"]
+    serve = tf.saved_model.load(str(saved_model_dir(version_dir))).signatures["serving_default"]
 
     def generate(noise: np.ndarray, labels: np.ndarray) -> np.ndarray:
         inputs = {"noise": tf.constant(noise)}
@@ -187,31 +205,39 @@ def format_table(metrics: dict) -> str:
         by_digit = metrics.get("digit_accuracy_by_digit")
         if by_digit:
             rows.append(("requested-digit accuracy 0..9", " ".join(f"{a:.3f}" for a in by_digit)))
+    if "memorisation" in metrics:
+        check = metrics["memorisation"]
+        rows.append((f"memorisation ({check['samples']} samples)", memorisation.format_line(check)))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
+    parser = cliutil.Parser(prog="python -m training.evaluate", description=__doc__)
     parser.add_argument("version_dir", type=Path, help="an export: models/NAME/VERSION")
-    parser.add_argument("--samples", type=int, default=10_000)
-    parser.add_argument("--classifier", type=Path, default=CLASSIFIER_DIR)
-    parser.add_argument("--data", help="MNIST (default: $MNIST_PATH, else keras.datasets.mnist)")
+    parser.add_argument("--samples", type=cliutil.int_at_least(2), default=10_000)
+    parser.add_argument(
+        "--memorisation-samples",
+        type=cliutil.int_at_least(0),
+        default=memorisation.SAMPLES,
+        metavar="N",
+        help="samples (and unseen test digits) whose nearest training image is measured "
+        f"(default: {memorisation.SAMPLES}; 0: skip the check)",
+    )
+    cliutil.add_classifier_flag(parser)
+    cliutil.add_data_flag(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    cliutil.setup_logging()
     if not (args.version_dir / "model.json").exists():
-        print(
-            f"evaluate: error: {args.version_dir}: no model.json (expected models/NAME/VERSION)",
-            file=sys.stderr,
-        )
-        return 2
+        message = f"{args.version_dir}: no model.json (expected models/NAME/VERSION)"
+        return cliutil.fail(parser.prog, message)
     try:
         mnist = load_mnist(args.data)
-    except DataError as exc:
-        print(f"evaluate: error: {exc}", file=sys.stderr)
-        return 2
-    generate, info = saved_model_generator(args.version_dir)
-    evaluator = Evaluator(load_classifier(args.classifier, mnist), mnist, args.samples)
+        generate, info = saved_model_generator(args.version_dir)
+    except (DataError, FileNotFoundError, ValueError) as exc:  # ValueError: unreadable JSON
+        return cliutil.fail(parser.prog, str(exc))
+    classifier = load_classifier(args.classifier, mnist)
+    evaluator = Evaluator(classifier, mnist, args.samples, args.memorisation_samples)
     metrics = evaluator.evaluate(generate, info["conditional"], info["noise_dim"])
     print(f"{info['name']}@{info['version']}, {args.samples} samples")
     print(format_table(metrics))

@@ -38,9 +38,10 @@ class EventWriter:
 class ProgressBar:
     """A one-line bar on stderr, drawn only when stderr is a terminal."""
 
-    def __init__(self, total: int, label: str, stream: IO[str] = sys.stderr):
-        self.total, self.label, self.stream = total, label, stream
-        self.enabled = stream.isatty()
+    def __init__(self, total: int, label: str, stream: IO[str] | None = None):
+        # sys.stderr now, not at import: tests swap it, and a stream bound then may be closed
+        self.total, self.label, self.stream = total, label, stream or sys.stderr
+        self.enabled = self.stream.isatty()
         self.start = time.monotonic()
         self._last_draw = 0.0
 

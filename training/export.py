@@ -2,6 +2,12 @@
 
 The contract with the service: `serving_default` takes `noise` float32 [N, noise_dim] (and `labels`
 int32 [N] when conditional) and returns `images` float32 [N, 28, 28, 1] in [-1, 1].
+
+Layout, TF Serving's: `models/NAME/VERSION/` is the SavedModel itself (`saved_model.pb`,
+`variables/`, `fingerprint.pb`), so TF Serving can serve `models/NAME` as it is; `model.json`,
+`grid.png` and `progress.gif` sit beside them, and TF Serving ignores files it does not know in a
+version folder. Exports before this layout kept the SavedModel in `VERSION/saved_model/`;
+`saved_model_dir` reads both.
 """
 
 from __future__ import annotations
@@ -77,9 +83,7 @@ def export_generator(
     tmp = base / f".tmp-export-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     module = _Serving(float32_copy(generator, config), config.conditional, config.noise_dim)
-    tf.saved_model.save(
-        module, str(tmp / "saved_model"), signatures={"serving_default": module.serve}
-    )
+    tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
     preview_grid(module.generator, config).save(tmp / "grid.png")
     for path in extra_files:
         if path.exists():
@@ -112,3 +116,14 @@ def export_generator(
                 raise
     log.info("exported %s", base / str(version))
     return base / str(version)
+
+
+def saved_model_dir(version_dir: Path) -> Path:
+    """Where a version's SavedModel is: the version folder, or `saved_model/` in an old export."""
+    if (version_dir / "saved_model.pb").exists():
+        return version_dir
+    old = version_dir / "saved_model"
+    if (old / "saved_model.pb").exists():
+        log.info("%s: SavedModel in saved_model/ (the layout before TF Serving's)", version_dir)
+        return old
+    raise FileNotFoundError(f"{version_dir}: no saved_model.pb (expected an export's version)")

@@ -73,8 +73,19 @@ def train_and_evaluate(
     stop: StopFlag | None = None,
     evaluate: Callable[[GAN], dict] | None = None,
 ) -> tuple[GAN, RunResult]:
-    """Train (or continue) the run in `workdir` up to `config.epochs` epochs."""
+    """Train (or continue) the run in `workdir` up to `config.epochs` epochs.
+
+    In a multi-worker run (TF_CONFIG) only the chief writes into `workdir`; see _Run."""
     run = _Run(config, workdir, mnist, events or EventWriter(None), stop or StopFlag())
+    try:
+        result = _train(run, resume, evaluate)
+    finally:
+        run.close()
+    return run.gan, result
+
+
+def _train(run: _Run, resume: bool, evaluate: Callable[[GAN], dict] | None) -> RunResult:
+    config = run.config
     run.restore(resume)
     result = RunResult(epochs_done=int(run.state.epoch), stopped=False)
     epoch_times: list[float] = []
@@ -115,26 +126,28 @@ def train_and_evaluate(
         if run.stop.requested:
             result.stopped = epoch < config.epochs
             break
-    run.close()
-    return run.gan, result
+    run.finish()
+    return result
 
 
 class _Run:
-    """What one training run holds: the GAN, its checkpoint state, data and outputs."""
+    """What one training run holds: the GAN, its checkpoint state, data and outputs.
+
+    Multi-worker (TF_CONFIG): only the chief writes samples, the GIF, config and checkpoints into
+    `workdir`. The others still save each checkpoint, into a temporary folder removed at the end:
+    under MultiWorkerMirroredStrategy saving is collective when a variable is synchronised on read
+    (none is today: a non-chief that skipped its saves kept in step, tried on TF 2.21), and
+    TensorFlow's multi-worker guide asks every worker to save. Resuming such a run needs
+    `workdir` on a shared filesystem: every worker restores the chief's checkpoint from there.
+    """
 
     def __init__(
         self, config: TrainConfig, workdir: Path, mnist: Mnist, events: EventWriter, stop: StopFlag
     ):
-        self.config, self.workdir, self.mnist, self.events, self.stop = (
-            config,
-            workdir,
-            mnist,
-            events,
-            stop,
-        )
+        self.config, self.workdir, self.mnist = config, workdir, mnist
+        self.events, self.stop = events, stop
         self.strategy = pick_strategy()
         self.chief = is_chief()
-        # Non-chief workers must join every checkpoint save, but into a throwaway folder.
         self.out = workdir if self.chief else Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
         self.out.mkdir(parents=True, exist_ok=True)
         keras.utils.set_random_seed(config.seed)
@@ -164,7 +177,8 @@ class _Run:
         self.steps_per_epoch = math.ceil(len(self.images) / config.batch_size)
 
     def restore(self, resume: bool) -> None:
-        latest = self.manager.latest_checkpoint
+        # The chief's checkpoints, whichever worker this is (manager.directory is ours).
+        latest = tf.train.latest_checkpoint(str(self.workdir / "checkpoints"))
         if resume:
             if latest is None:
                 raise RunError(f"{self.workdir}: no checkpoint to resume from")
@@ -250,10 +264,13 @@ class _Run:
         )
         log.info("checkpoint %s", path)
 
-    def close(self) -> None:
+    def finish(self) -> None:
         if self.chief:
             save_gif(self.out)
-        else:
+
+    def close(self) -> None:
+        """Whatever happened: a non-chief worker's temporary folder goes."""
+        if not self.chief:
             shutil.rmtree(self.out, ignore_errors=True)
 
 

@@ -7,23 +7,23 @@ from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 
 from app.batching import Overloaded
 from app.cache import etag, etag_matches
 from app.deps import RegistryDep, RendererDep, SettingsDep, query_error, resolve_model
 from app.generation import labels_for, noise_for, slerp
 from app.imaging import default_cols, gif_bytes, grid_png
+from app.names import REF_PATTERN
 from app.registry import ModelVersion
-from app.rendering import ImageSpec, Renderer
+from app.rendering import ClientGone, ImageSpec, Renderer
 
 router = APIRouter(tags=["generate"])
-MODEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}(@[0-9]{1,9})?$"
 
 ModelQuery = Annotated[
     str | None,
     Query(
-        pattern=MODEL_PATTERN,
+        pattern=REF_PATTERN,
         examples=["dcgan", "cdcgan@2"],
         description="`name` (its active version) or `name@version`; default: the default model.",
     ),
@@ -57,12 +57,16 @@ def _image_responses(media_type: str) -> dict:
         304: {"description": "Not modified: `If-None-Match` matched the ETag."},
         404: {"description": "Unknown model or version."},
         422: {"description": "A parameter is out of range or malformed."},
-        503: {"description": "The generator queue is full: retry after `Retry-After` seconds."},
+        503: {
+            "description": "The generator has as much work queued as it takes on: retry after "
+            "`Retry-After` seconds."
+        },
     }
 
 
 @router.get("/generate", response_class=Response, responses=_image_responses("image/png"))
 async def generate(
+    request: Request,
     registry: RegistryDep,
     renderer: RendererDep,
     settings: SettingsDep,
@@ -94,11 +98,11 @@ async def generate(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """A PNG grid of n generated digits, white on black, 2-pixel gaps."""
-    version = resolve_model(registry, model)
+    version = await resolve_model(registry, model)
     labels = _labels(version, n, digit, digits)
     seeded, seed = seed is not None, seed if seed is not None else secrets.randbelow(2**32)
     cols = min(cols or default_cols(n), n)
-    key = f"grid|{version.ref}|{n}|{seed}|{_labels_key(labels)}|{cols}|{scale}"
+    key = _key("grid", version, n, seed, _labels_key(labels), cols, scale)
     spec = ImageSpec(
         key,
         version,
@@ -108,7 +112,9 @@ async def generate(
         "image/png",
         small=n * scale**2 <= 16,
     )
-    return await _respond(spec, seed, seeded, renderer, settings.cache_max_age, if_none_match)
+    return await _respond(
+        request, spec, seed, seeded, renderer, settings.cache_max_age, if_none_match
+    )
 
 
 @router.get(
@@ -123,6 +129,7 @@ async def generate(
     },
 )
 async def interpolate(
+    request: Request,
     registry: RegistryDep,
     renderer: RendererDep,
     settings: SettingsDep,
@@ -161,12 +168,12 @@ async def interpolate(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Walk the latent space from seed A's noise to seed B's by spherical interpolation."""
-    version = resolve_model(registry, model)
+    version = await resolve_model(registry, model)
     if digit is None and version.conditional:
         digit = 0
     labels = _labels(version, steps, digit, None)
     scale = scale or (4 if format == "gif" else 1)
-    key = f"interp|{version.ref}|{seed_a}|{seed_b}|{steps}|{_labels_key(labels)}|{format}|{scale}"
+    key = _key("interp", version, seed_a, seed_b, steps, _labels_key(labels), format, scale)
 
     def path() -> np.ndarray:
         a = noise_for(seed_a, 1, version.noise_dim)[0]
@@ -178,10 +185,13 @@ async def interpolate(
         else partial(grid_png, cols=steps, scale=scale)
     )
     spec = ImageSpec(key, version, path, labels, encode, f"image/{format}")
-    return await _respond(spec, seed_a, True, renderer, settings.cache_max_age, if_none_match)
+    return await _respond(
+        request, spec, seed_a, True, renderer, settings.cache_max_age, if_none_match
+    )
 
 
 async def _respond(
+    request: Request,
     spec: ImageSpec,
     seed: int,
     seeded: bool,
@@ -199,12 +209,22 @@ async def _respond(
     if if_none_match and etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     try:
-        body = await renderer.render(spec, cacheable=seeded)
-    except Overloaded:
+        body = await renderer.render(spec, cacheable=seeded, gone=lambda: _disconnected(request))
+    except Overloaded as exc:
         raise HTTPException(
-            503, "the generator queue is full; retry shortly", headers={"Retry-After": "1"}
+            503,
+            f"the generator is busy; retry after {exc.retry_after} s",
+            headers={"Retry-After": str(exc.retry_after)},
         ) from None
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it; logs and metrics do
     return Response(body, media_type=spec.media_type, headers=headers)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (a GET has no body to read first)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _labels(version: ModelVersion, n: int, digit: int | None, digits: str | None):
@@ -221,6 +241,11 @@ def _labels(version: ModelVersion, n: int, digit: int | None, digits: str | None
     if digit is not None and digits is not None:
         raise query_error("digits", "give digit or digits, not both")
     return labels_for(n, digit, [int(d) for d in digits.split(",")] if digits else None)
+
+
+def _key(kind: str, version: ModelVersion, *params) -> str:
+    """The cache key and ETag source: equal keys, equal bytes (the fingerprint says on what)."""
+    return "|".join(map(str, (kind, version.ref, version.fingerprint, *params)))
 
 
 def _labels_key(labels: np.ndarray | None) -> str:

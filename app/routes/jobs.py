@@ -1,61 +1,27 @@
-"""Training jobs over HTTP: create, list, inspect, follow (SSE), samples, GIF, cancel, resume."""
+"""Training jobs over HTTP: create, list, inspect, follow (SSE), samples, GIF, cancel, resume,
+delete. Every route calls the Jobs façade (app/jobs.py) and shapes its answer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 from fastapi.responses import FileResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import JobsDep, require_token
 from app.imaging import progress_gif
-from app.jobs import JobConflict, JobManager
-from app.jobstore import FINISHED
+from app.jobs import JobConflict, NoSuchJob, QueueFull
+from app.jobschema import Job, JobParams
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-JobId = Annotated[int, Path(ge=1, le=2**62, description="The job's id.", examples=[1])]
-
-
-class JobCreate(BaseModel):
-    """A training run. The dataset is the server's; clients never pass paths."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(
-        pattern=r"^[a-z0-9-]{1,40}$",
-        examples=["my-digits"],
-        description="Model name to export as: models/NAME/<next version>.",
-    )
-    epochs: int = Field(50, ge=1, le=500, description="Epochs to train.")
-    batch_size: int = Field(256, ge=1, le=4096, description="Global batch size.")
-    learning_rate: float = Field(1e-4, gt=0, le=1, description="Adam learning rate.")
-    beta_1: float = Field(0.9, ge=0, lt=1, description="Adam beta_1.")
-    label_smoothing: float = Field(0.0, ge=0, le=0.5, description="One-sided, on real targets.")
-    conditional: bool = Field(False, description="Train G(noise, digit).")
-    mixed_precision: Literal["float32", "bfloat16"] = "float32"
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed.")
-    limit: int | None = Field(None, ge=1, le=60000, description="Train on the first N images.")
-    eval_every: int = Field(0, ge=0, le=500, description="Score quality every K epochs (0: off).")
-    activate: bool = Field(False, description="Serve the export as soon as it loads.")
-
-
-class Job(BaseModel):
-    id: int
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
-    params: dict
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    progress: dict = Field(
-        description="epoch, epochs, step, steps, g_loss, d_loss, "
-        "images_per_sec, eta_seconds, metrics, sample_url"
-    )
-    error: str | None
-    model_version: str | None = Field(description="name@version exported by this job.")
+JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1])]
+AUTH = {401: {"description": "Missing or wrong bearer token."}}
+NOT_FOUND = {404: {"description": "No such job."}}
+CONFLICT = {409: {"description": "Not possible in the job's state; the detail says why."}}
 
 
 class JobPage(BaseModel):
@@ -65,27 +31,24 @@ class JobPage(BaseModel):
     offset: int
 
 
-async def get_job(job_id: JobId, jobs: JobsDep) -> dict:
-    job = jobs.store.get(job_id)
-    if job is None:
-        raise HTTPException(404, f"no job {job_id}")
-    return job
-
-
-JobDep = Annotated[dict, Depends(get_job)]
-AUTH = {401: {"description": "Missing or wrong bearer token."}}
-
-
 @router.post(
     "",
     status_code=202,
     response_model=Job,
     dependencies=[Depends(require_token)],
-    responses=AUTH | {422: {"description": "A field is missing or invalid."}},
+    responses=AUTH
+    | {
+        413: {"description": "The body is too large."},
+        422: {"description": "A field is missing or invalid."},
+        429: {"description": "Too many jobs are queued: retry after `Retry-After` seconds."},
+    },
 )
-async def create_job(body: JobCreate, jobs: JobsDep, response: Response) -> dict:
+async def create_job(body: JobParams, jobs: JobsDep, response: Response) -> dict:
     """Queue a training run; follow it at the `Location` URL and its /events."""
-    job = jobs.create(body.model_dump())
+    try:
+        job = jobs.create(body)
+    except QueueFull as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": "60"}) from None
     response.headers["Location"] = f"/jobs/{job['id']}"
     return job
 
@@ -94,78 +57,65 @@ async def create_job(body: JobCreate, jobs: JobsDep, response: Response) -> dict
 async def list_jobs(
     jobs: JobsDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Jobs per page.")] = 20,
-    offset: Annotated[int, Query(ge=0, description="Jobs to skip, newest first.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="Jobs to skip, newest first.")] = 0,
 ) -> dict:
     """Every job, newest first."""
-    page, total = jobs.store.list(limit, offset)
+    page, total = jobs.list(limit, offset)
     return {"jobs": page, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{job_id}", response_model=Job, responses={404: {"description": "No such job."}})
-async def get_one(job: JobDep) -> dict:
-    """One job: parameters, state, timestamps, progress, error, exported version."""
-    return job
+@router.get("/{job_id}", response_model=Job, responses=NOT_FOUND)
+async def get_one(job_id: JobId, jobs: JobsDep) -> dict:
+    """One job: parameters, state, what may be done with it, progress, error, exported version."""
+    return _call(jobs.get, job_id)
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse)
+async def existing_job(job_id: JobId, jobs: JobsDep) -> int:
+    """404 before a stream starts, rather than inside it."""
+    return _call(jobs.get, job_id)["id"]
+
+
+@router.get("/{job_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND)
 async def events(
-    job: JobDep,
+    job_id: Annotated[int, Depends(existing_job)],
     jobs: JobsDep,
     last_event_id: Annotated[
         int | None,
         Header(
             ge=0,
+            le=2**53,
             description="Resend only events after this id (sent by EventSource on reconnection).",
         ),
     ] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: the trainer's events and state changes, each with an id; the
     stream ends with the job (a finished job replays its history)."""
-    async for event_id, kind, data in follow(jobs, job["id"], last_event_id or 0):
+    async for event_id, kind, data in jobs.follow(job_id, last_event_id or 0):
         yield ServerSentEvent(id=str(event_id), event=kind, data=data)
-
-
-async def follow(jobs: JobManager, job_id: int, after: int):
-    while True:
-        async with jobs.changed:
-            new = jobs.store.events_after(job_id, after)
-            if not new:
-                if jobs.store.get(job_id)["state"] in FINISHED:
-                    return
-                await jobs.changed.wait()
-                continue
-        for event_id, kind, data in new:
-            yield event_id, kind, data
-            after = event_id
 
 
 @router.get(
     "/{job_id}/samples/{epoch}.png",
     response_class=FileResponse,
-    responses={200: {"content": {"image/png": {}}}, 404: {"description": "No sample."}},
+    responses={200: {"content": {"image/png": {}}}, 404: {"description": "No such job or sample."}},
 )
 async def sample(
-    job: JobDep,
+    job_id: JobId,
     jobs: JobsDep,
     epoch: Annotated[int, Path(ge=1, le=100_000, description="Epoch number.")],
 ):
     """The fixed-noise 4x4 grid drawn after this epoch."""
-    path = jobs.job_dir(job["id"]) / "run" / "samples" / f"epoch_{epoch:04d}.png"
-    if not path.is_file():
-        raise HTTPException(404, f"job {job['id']} has no sample for epoch {epoch}")
-    return FileResponse(path, media_type="image/png")
+    return FileResponse(_call(jobs.sample, job_id, epoch), media_type="image/png")
 
 
 @router.get(
     "/{job_id}/progress.gif",
     response_class=Response,
-    responses={200: {"content": {"image/gif": {}}}, 404: {"description": "No epochs."}},
+    responses={200: {"content": {"image/gif": {}}}, 404: {"description": "No job or no epochs."}},
 )
-async def gif(job: JobDep, jobs: JobsDep) -> Response:
+async def gif(job_id: JobId, jobs: JobsDep) -> Response:
     """The epochs' sample grids so far, as an animation."""
-    frames = sorted((jobs.job_dir(job["id"]) / "run" / "samples").glob("epoch_*.png"))
-    if not frames:
-        raise HTTPException(404, f"job {job['id']} has finished no epoch yet")
+    frames = _call(jobs.samples, job_id)
     return Response(await run_in_threadpool(progress_gif, frames), media_type="image/gif")
 
 
@@ -173,26 +123,41 @@ async def gif(job: JobDep, jobs: JobsDep) -> Response:
     "/{job_id}/cancel",
     response_model=Job,
     dependencies=[Depends(require_token)],
-    responses=AUTH | {409: {"description": "The job is not queued or running."}},
+    responses=AUTH | NOT_FOUND | CONFLICT,
 )
-async def cancel(job: JobDep, jobs: JobsDep) -> dict:
+async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
     """Stop a job: a running trainer checkpoints first; the state becomes `cancelled`."""
-    return _conflict_as_409(jobs.cancel, job["id"])
+    return _call(jobs.cancel, job_id)
 
 
 @router.post(
     "/{job_id}/resume",
     response_model=Job,
     dependencies=[Depends(require_token)],
-    responses=AUTH | {409: {"description": "Not resumable (state or checkpoint)."}},
+    responses=AUTH | NOT_FOUND | CONFLICT,
 )
-async def resume(job: JobDep, jobs: JobsDep) -> dict:
+async def resume(job_id: JobId, jobs: JobsDep) -> dict:
     """Queue a cancelled, failed or interrupted job again, from its latest checkpoint."""
-    return _conflict_as_409(jobs.resume, job["id"])
+    return _call(jobs.resume, job_id)
 
 
-def _conflict_as_409(action, job_id: int) -> dict:
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    dependencies=[Depends(require_token)],
+    responses=AUTH | NOT_FOUND | CONFLICT,
+)
+async def delete(job_id: JobId, jobs: JobsDep) -> Response:
+    """Delete a finished job, its events and its files (not the model version it exported)."""
+    _call(jobs.delete, job_id)
+    return Response(status_code=204)
+
+
+def _call(action: Callable, *args):
+    """The façade's answer, its errors as 404 and 409."""
     try:
-        return action(job_id)
+        return action(*args)
+    except NoSuchJob as exc:
+        raise HTTPException(404, str(exc)) from None
     except JobConflict as exc:
         raise HTTPException(409, str(exc)) from None

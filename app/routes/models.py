@@ -1,28 +1,68 @@
-"""GET /models and GET /models/{name}: what is served, every version, and its model.json."""
+"""The models: list them, inspect one, choose the version a name serves, delete a version."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
 
-from app.deps import RegistryDep
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
 
-router = APIRouter(tags=["models"])
+from app.deps import RegistryDep, require_token
+from app.names import NAME_PATTERN
+from app.registry import ModelConflict, UnknownModel
+
+router = APIRouter(prefix="/models", tags=["models"])
+Name = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", examples=["dcgan"])]
+Version = Annotated[int, Path(ge=1, le=999_999_999, examples=[1])]
+AUTH = {401: {"description": "Missing or wrong bearer token."}}
+NOT_FOUND = {404: {"description": "Unknown model or version."}}
 
 
-@router.get("/models")
+@router.get("")
 async def list_models(registry: RegistryDep) -> dict:
-    """Every model: active version, status, conditional, each version's model.json."""
+    """Every model: active version, status, conditional, each version's model.json and how it
+    generates."""
     return {
         "default": registry.default,
         "models": [registry.describe(name) for name in registry.names()],
     }
 
 
-@router.get("/models/{name}", responses={404: {"description": "Unknown model."}})
-async def get_model(name: str, registry: RegistryDep) -> dict:
+@router.get("/{name}", responses=NOT_FOUND)
+async def get_model(name: Name, registry: RegistryDep) -> dict:
     """One model: active version, status, conditional, each version's model.json."""
     if name not in registry.versions:
         raise HTTPException(
             404, f"unknown model {name!r}; available: {', '.join(registry.names())}"
         )
     return registry.describe(name)
+
+
+@router.post(
+    "/{name}/{version}/activate",
+    dependencies=[Depends(require_token)],
+    responses=AUTH | NOT_FOUND,
+)
+async def activate(name: Name, version: Version, registry: RegistryDep) -> dict:
+    """Serve this version for its name from now on (every replica sharing the folder)."""
+    try:
+        await registry.activate(name, version)
+    except UnknownModel as exc:
+        raise HTTPException(404, str(exc)) from None
+    return registry.describe(name)
+
+
+@router.delete(
+    "/{name}/{version}",
+    status_code=204,
+    dependencies=[Depends(require_token)],
+    responses=AUTH | NOT_FOUND | {409: {"description": "It is the default model's last version."}},
+)
+async def delete_version(name: Name, version: Version, registry: RegistryDep) -> Response:
+    """Unload a version and delete its folder; its name then serves its next version."""
+    try:
+        await registry.delete(name, version)
+    except UnknownModel as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ModelConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return Response(status_code=204)

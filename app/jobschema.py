@@ -1,0 +1,130 @@
+"""What a training job is: its states, its parameters (typed, each onto a trainer flag), its
+record as the API shows it, and how trainer events project into its progress."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from app.names import NAME_PATTERN, RESERVED, name_problem
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # the service or worker stopped while it ran
+
+
+ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
+FINISHED = frozenset(JobState) - ACTIVE
+RESUMABLE = frozenset({JobState.CANCELLED, JobState.FAILED, JobState.INTERRUPTED})
+
+
+def state_flags(state: str) -> dict[str, bool]:
+    """What a client may do with a job in this state (the page reads these, not a state list)."""
+    state = JobState(state)
+    return {
+        "finished": state in FINISHED,
+        "cancellable": state in ACTIVE,
+        "resumable": state in RESUMABLE,
+        "deletable": state in FINISHED,
+    }
+
+
+class JobParams(BaseModel):
+    """A training run. Every field but `name` and `activate` is the trainer flag of its name
+    (`batch_size` -> `--batch-size`). The dataset is the server's; clients never pass paths."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        pattern=f"^{NAME_PATTERN}$",
+        examples=["my-digits"],
+        description="Model to export as (models/NAME/<next version>): 1-40 of a-z 0-9 - _, "
+        f"starting with a letter or digit; reserved: {', '.join(sorted(RESERVED))}.",
+    )
+    epochs: int = Field(50, ge=1, le=500, description="Epochs to train.")
+    batch_size: int = Field(256, ge=1, le=4096, description="Global batch size.")
+    learning_rate: float = Field(1e-4, gt=0, le=1, description="Adam learning rate.")
+    beta_1: float = Field(0.9, ge=0, lt=1, description="Adam beta_1.")
+    label_smoothing: float = Field(0.0, ge=0, le=0.5, description="One-sided, on real targets.")
+    ema_decay: float = Field(
+        0.0, ge=0, lt=1, description="EMA of the generator's weights, e.g. 0.999 (0: off)."
+    )
+    conditional: StrictBool = Field(False, description="Train G(noise, digit).")
+    mixed_precision: Literal["float32", "bfloat16"] = "float32"
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed.")
+    limit: int | None = Field(None, ge=1, le=60000, description="Train on the first N images.")
+    eval_every: int = Field(0, ge=0, le=500, description="Score quality every K epochs (0: off).")
+    checkpoint_every: int = Field(
+        1, ge=1, le=500, description="Epochs between checkpoints (a killed job resumes there)."
+    )
+    activate: StrictBool = Field(False, description="Serve the export as soon as it loads.")
+
+    @field_validator("name")
+    @classmethod
+    def _servable(cls, name: str) -> str:
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
+    def trainer_flags(self) -> list[str]:
+        """The training CLI's flags for these parameters."""
+        flags: list[str] = []
+        for key, value in self.model_dump(exclude={"name", "activate"}).items():
+            flag = f"--{key.replace('_', '-')}"
+            if isinstance(value, bool):
+                flags += [flag] if value else []
+            elif value is not None:
+                flags += [flag, str(value)]
+        return flags
+
+
+class JobProgress(BaseModel):
+    """Where training stands, from the trainer's events."""
+
+    epoch: int | None = None
+    epochs: int | None = None
+    step: int | None = None
+    steps: int | None = None
+    start_epoch: int | None = None
+    steps_per_epoch: int | None = None
+    g_loss: float | None = None
+    d_loss: float | None = None
+    images_per_sec: float | None = None
+    eta_seconds: float | None = None
+    metrics: dict[str, Any] | None = Field(None, description="Quality at the last evaluation.")
+    sample_url: str | None = Field(None, description="The latest epoch's sample grid.")
+
+
+def project(progress: dict, kind: str, event: dict, job_id: int) -> dict:
+    """The progress after a trainer event (`start`, `progress` and `epoch` move it)."""
+    if kind not in ("start", "progress", "epoch"):
+        return progress
+    progress = progress | {k: event[k] for k in JobProgress.model_fields if k in event}
+    if kind == "epoch":
+        progress["step"] = progress.get("steps_per_epoch", progress.get("step"))
+        progress["sample_url"] = f"/jobs/{job_id}/samples/{event['epoch']}.png"
+    return progress
+
+
+class Job(BaseModel):
+    id: int
+    state: JobState
+    params: dict[str, Any] = Field(description="The POST body, as stored.")
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    progress: JobProgress
+    error: str | None
+    model_version: str | None = Field(description="name@version exported by this job.")
+    finished: bool
+    cancellable: bool
+    resumable: bool
+    deletable: bool

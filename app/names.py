@@ -1,0 +1,32 @@
+"""Model names and versions: the one rule for what a model may be called and how it is named
+in a request (`name` or `name@version`), used by the registry, every route and the jobs API."""
+
+from __future__ import annotations
+
+import re
+
+NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,39}"
+REF_PATTERN = rf"^{NAME_PATTERN}(@[1-9][0-9]{{0,8}})?$"
+# The evaluation classifier's folder under models/ (training's --classifier): not a generator.
+CLASSIFIER = "mnist-classifier"
+RESERVED = frozenset({CLASSIFIER})
+_NAME = re.compile(rf"^{NAME_PATTERN}$")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name a model, or None when it can."""
+    if not _NAME.match(name):
+        return "must be 1-40 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
+    if name in RESERVED:
+        return f"{name!r} is reserved"
+    return None
+
+
+def is_model_name(name: str) -> bool:
+    return name_problem(name) is None
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """'name' -> (name, None); 'name@3' -> (name, 3). The caller has checked REF_PATTERN."""
+    name, _, version = ref.partition("@")
+    return name, int(version) if version else None

@@ -1,0 +1,137 @@
+"""The loaded generator: exact batched calls, the per-image fallback, precision, fingerprints."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from app.generator import Generator, NotExact, Options, _plan_calls, fingerprint, to_pixels
+from app.registry import ModelRegistry
+from tests.conftest import QUIET_TF, ROOT
+
+
+def load(models_dir, name="cdcgan", mode="auto", max_rows=64) -> Generator:
+    registry = ModelRegistry(models_dir, "dcgan", Options(mode=mode, max_rows=max_rows))
+    version = registry.load(name, 1, models_dir / name / "1")
+    assert version.status == "ready", version.error
+    return version.generator
+
+
+def floats(generator: Generator, noise, labels, size: int) -> np.ndarray:
+    """The raw batched signature, in calls of `size` rows."""
+    parts = [
+        generator._batched(noise[i : i + size], labels[i : i + size]).numpy()
+        for i in range(0, len(noise), size)
+    ]
+    return np.concatenate(parts)
+
+
+def test_to_pixels_maps_minus_one_to_black_and_one_to_white():
+    images = np.array([-1.0, 0.0, 1.0, 2.0], np.float32).reshape(1, 1, 4, 1)
+    assert to_pixels(images).tolist() == [[[0, 128, 255, 255]]]
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cdcgan"])
+def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
+    generator = load(models_dir, name)
+    rng = np.random.default_rng(11)
+    noise = rng.standard_normal((64, 100)).astype(np.float32)
+    labels = rng.integers(0, 10, 64).astype(np.int32)
+    alone = generator._per_image(noise, labels).numpy()
+    for size in generator.sizes:
+        rows = 64 - 64 % size
+        np.testing.assert_array_equal(
+            floats(generator, noise[:rows], labels[:rows], size), alone[:rows]
+        )
+    # whatever the plan (sizes, padding), the pixels are those of the images alone
+    for n in (1, 3, 5, 17, 64):
+        np.testing.assert_array_equal(generator(noise[:n], labels[:n]), to_pixels(alone[:n]))
+
+
+def test_per_image_mode_is_the_fallback_and_selectable(models_dir):
+    generator = load(models_dir, mode="per-image")
+    assert generator.mode == "per-image" and generator.sizes == ()
+    batched = load(models_dir, mode="batched")
+    assert batched.mode == "batched" and batched.sizes == (1, 2, 4, 8, 16, 32, 64)
+    assert batched.describe()["exact"] is False
+    noise = np.random.default_rng(3).standard_normal((5, 100)).astype(np.float32)
+    assert generator(noise, np.arange(5)).shape == (5, 28, 28)
+
+
+def test_plan_pads_the_last_call_when_that_is_cheaper():
+    seconds = {2: 1.0, 4: 1.2, 8: 2.0}
+    plan, cost = _plan_calls(seconds, 16)
+    assert plan[3] == (4,) and plan[8] == (8,) and plan[16] == (8, 8)
+    assert plan[10] in ((8, 2), (2, 8))
+    assert all(sum(calls) >= n for n, calls in enumerate(plan))
+    assert cost[3] == 1.2 and cost[16] == 4.0
+
+
+class Noisy(tf.Module):
+    """A 'generator' whose images change from call to call: nothing about it is exact."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 100], tf.float32, name="noise")])
+    def serve(self, noise):
+        jitter = tf.random.uniform([tf.shape(noise)[0], 28, 28, 1], -1e-3, 1e-3)
+        return {"images": tf.zeros([tf.shape(noise)[0], 28, 28, 1]) + jitter}
+
+
+def test_a_generator_with_no_exact_mode_fails_its_self_test(tmp_path):
+    module = Noisy()
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
+    generator = Generator("noisy@1", tf.saved_model.load(str(tmp_path)), False, 100, Options())
+    with pytest.raises(NotExact):
+        generator.self_test()
+
+
+def test_fingerprint_names_weights_and_precision(models_dir):
+    one, two = models_dir / "dcgan" / "1", models_dir / "dcgan" / "2"
+    assert fingerprint(str(one), "float32", "CPU") == fingerprint(str(one), "float32", "CPU")
+    assert fingerprint(str(one), "float32", "CPU") != fingerprint(str(two), "float32", "CPU")
+    assert fingerprint(str(one), "float32", "CPU") != fingerprint(str(one), "bfloat16", "CPU")
+
+
+def bf16_inputs():
+    noise = np.random.default_rng(5).standard_normal((32, 100)).astype(np.float32)
+    return noise, (np.arange(32) % 10).astype(np.int32)
+
+
+BFLOAT16 = """
+import sys, numpy as np
+from pathlib import Path
+from app.generator import Options, configure_precision, to_pixels
+from app.registry import ModelRegistry
+configure_precision("bfloat16")
+models = Path(sys.argv[1])
+registry = ModelRegistry(models, "dcgan", Options("bfloat16", "auto", 32))
+v = registry.load("cdcgan", 1, models / "cdcgan" / "1")
+assert v.status == "ready", v.error
+g = v.generator
+from tests.test_generator import bf16_inputs
+noise, labels = bf16_inputs()
+alone = g._per_image(noise, labels).numpy()
+f32 = ModelRegistry(models, "dcgan").load("cdcgan", 1, models / "cdcgan" / "1")
+for n in (1, 3, 7, 32):
+    assert np.array_equal(g(noise[:n], labels[:n]), to_pixels(alone[:n]))
+np.save(sys.argv[2], alone)
+print("sizes", g.sizes)
+"""
+
+
+def test_bfloat16_generation_is_exact_by_the_same_rule(models_dir, tmp_path):
+    """In a process of its own: the precision is process-wide."""
+    done = subprocess.run(
+        [sys.executable, "-c", BFLOAT16, str(models_dir), str(tmp_path / "bf16.npy")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**QUIET_TF, "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # the rewrite was on: bfloat16 floats are close to float32's, not equal
+    f32 = load(models_dir)._per_image(*bf16_inputs()).numpy()
+    difference = np.abs(np.load(tmp_path / "bf16.npy") - f32).max()
+    assert 1e-5 < difference < 0.1, difference
