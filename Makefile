@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export MNIST_PATH ?= $(wildcard ../shared/data/mnist.npz)
 
-.PHONY: serve test lint format bench clean
+.PHONY: serve test test-fast lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,17 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(VENV)/bin/dcgan-serve
 
-test: $(VENV)/.installed
+# Everything: lint, unit tests, and the slow layer (trainer processes, servers, the browser).
+test: lint
+	$(PY) -m pytest
+
+# The unit layer only: no trainer, server or browser process (under a minute).
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not slow"
+
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
@@ -26,6 +33,8 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/serve_load.py
+	$(PY) benchmarks/overload.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

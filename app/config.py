@@ -17,6 +17,15 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="dcgan-serve listen address")
     port: int = Field(8000, description="dcgan-serve listen port")
     workers: int = Field(1, ge=1, description="dcgan-serve worker processes")
+    limit_concurrency: int = Field(
+        512, ge=1, description="dcgan-serve: connections and requests at once; 503 beyond"
+    )
+    header_timeout: float = Field(
+        10, gt=0, description="dcgan-serve: seconds a client has to send a request's headers"
+    )
+    keep_alive_timeout: float = Field(
+        5, gt=0, description="dcgan-serve: seconds an idle keep-alive connection stays open"
+    )
     batch_max_images: int = Field(256, ge=1, description="most images in one generator call")
     batch_max_wait_ms: float = Field(
         3.0, ge=0, description="how long a batch waits for more when requests are queued"

@@ -21,7 +21,11 @@ from app.jobstore import JobStore, QueueFull
 from app.loading import redact
 from app.runpaths import JobPaths
 
-POLL_SECONDS = 1.0  # how often a follower looks for events written by another process
+POLL_SECONDS = 1.0
+PUBLIC_FIELDS = (
+    "id", "state", "params", "created_at", "started_at", "finished_at", "progress",
+    "model_version",
+)  # fmt: skip  # how often a follower looks for events written by another process
 
 __all__ = ["JobConflict", "Jobs", "NoSuchJob", "QueueFull"]
 
@@ -49,11 +53,23 @@ class Jobs:
         job = self.store.get(job_id)
         if job is None:
             raise NoSuchJob(f"no job {job_id}")
-        return public(job)
+        return self.public(job)
 
     def list(self, limit: int, offset: int) -> tuple[list[dict], int]:
         jobs, total = self.store.list(limit, offset)
-        return [public(j) for j in jobs], total
+        return [self.public(j) for j in jobs], total
+
+    def flags(self, job_id: int, state: str) -> dict[str, bool]:
+        """What may be done with the job now; resuming needs a checkpoint as well."""
+        flags = state_flags(state)
+        flags["resumable"] = flags["resumable"] and self.paths(job_id).has_checkpoint()
+        return flags
+
+    def public(self, job: dict) -> dict:
+        """A job as the API shows it: its record, what may be done with it, no server paths."""
+        shown = {k: job[k] for k in PUBLIC_FIELDS}
+        shown["error"] = redact(job["error"]) if job["error"] else None
+        return shown | self.flags(job["id"], job["state"])
 
     async def follow(self, job_id: int, after: int) -> AsyncIterator[tuple[int, str, dict]]:
         """The job's events after id `after`, as they are written, until the job has ended."""
@@ -90,9 +106,9 @@ class Jobs:
     def create(self, params: JobParams) -> dict:
         """Queue a job; raises QueueFull beyond max_queued waiting jobs."""
         job = self.store.create(params.model_dump(), self.max_queued)
-        self.emit(job["id"], "state", {"state": JobState.QUEUED, **state_flags("queued")})
+        self.emit(job["id"], "state", {"state": JobState.QUEUED, **self.flags(job["id"], "queued")})
         self.wake_runner()
-        return public(job)
+        return self.public(job)
 
     def cancel(self, job_id: int) -> dict:
         job = self.get(job_id)
@@ -132,7 +148,8 @@ class Jobs:
     def set_state(self, job_id: int, state: JobState, error: str | None = None, **data) -> None:
         self.store.set_state(job_id, state, error)
         extra = {"error": error} if error else {}
-        self.emit(job_id, "state", {"state": state, **state_flags(state), **extra, **data})
+        flags = self.flags(job_id, state)
+        self.emit(job_id, "state", {"state": state, **flags, **extra, **data})
 
     def emit(self, job_id: int, kind: str, data: dict) -> int:
         event_id = self.store.add_event(
@@ -141,24 +158,3 @@ class Jobs:
         self._tick.set()
         self._tick = asyncio.Event()
         return event_id
-
-
-def public(job: dict) -> dict:
-    """A job as the API shows it: its record, what may be done with it, no server paths."""
-    return (
-        {
-            k: job[k]
-            for k in (
-                "id",
-                "state",
-                "params",
-                "created_at",
-                "started_at",
-                "finished_at",
-                "progress",
-                "model_version",
-            )
-        }
-        | {"error": redact(job["error"]) if job["error"] else None}
-        | state_flags(job["state"])
-    )

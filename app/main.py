@@ -1,8 +1,7 @@
-"""The FastAPI app: settings, lifespan (models, batcher), routers; and the dcgan-serve command."""
+"""The FastAPI app: settings, lifespan (models, batcher, jobs), middleware and routers."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import socket
@@ -145,27 +144,3 @@ def _setup_logging(level: str) -> None:
 
 
 app = create_app()
-
-
-def serve(argv: list[str] | None = None) -> None:
-    """dcgan-serve: uvicorn with the settings' host, port and workers as defaults."""
-    import uvicorn
-
-    settings = Settings()
-    parser = argparse.ArgumentParser(prog="dcgan-serve", description="Serve dcgan-digits.")
-    parser.add_argument("--host", default=settings.host, help=f"default: {settings.host}")
-    parser.add_argument("--port", type=int, default=settings.port, help=f"default: {settings.port}")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=settings.workers,
-        help=f"processes, each with its own models (default: {settings.workers})",
-    )
-    args = parser.parse_args(argv)
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level,
-    )

@@ -125,7 +125,9 @@ class JobRunner:
             events += self._ingest(job_id, new, offset)
             if exited:
                 return events
-            if time.monotonic() - beat > HEARTBEAT_SECONDS:
+            if time.monotonic() - beat > min(
+                HEARTBEAT_SECONDS, self.settings.heartbeat_timeout / 3
+            ):
                 beat = time.monotonic()
                 if not self.store.heartbeat(job_id, self.worker):
                     log.warning("job %d was taken over: stopping its trainer", job_id)

@@ -82,11 +82,22 @@ def models_dir(tmp_path_factory) -> Path:
     return root
 
 
+def tiny_dcgan(models_dir: Path):
+    """dcgan@1 of models_dir, loaded (and self-tested) for calls of up to 64 images."""
+    from app.generator import Options
+    from app.registry import ModelRegistry
+
+    registry = ModelRegistry(models_dir, "dcgan", Options(max_rows=64))
+    return registry.load("dcgan", 1, models_dir / "dcgan" / "1")
+
+
 @pytest.fixture(scope="session")
 def settings(models_dir, tmp_path_factory):
     from app.config import Settings
 
-    return Settings(models_dir=models_dir, data_dir=tmp_path_factory.mktemp("data"))
+    # 64 images a call at most: a quicker load-time self-test for every app the tests start
+    data_dir = tmp_path_factory.mktemp("data")
+    return Settings(models_dir=models_dir, data_dir=data_dir, batch_max_images=64)
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +175,9 @@ class Server(subprocess.Popen):
 
 
 def start_server(env: dict, *args: str) -> tuple[Server, str]:
-    """A real `uvicorn app.main:app` on a free loopback port; returns (process, base URL)."""
+    """`dcgan-serve` (uvicorn) on a free loopback port; returns (process, base URL)."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "app.server", "--host", "127.0.0.1"]
     proc = Server([*command, "--port", str(port), *args], {**os.environ, **QUIET_TF, **env})
     return proc, f"http://127.0.0.1:{port}"
 

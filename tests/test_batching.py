@@ -13,7 +13,7 @@ from app.generation import labels_for, noise_for
 from app.generator import Options, configure_precision
 from app.metrics import Metrics
 from app.registry import ModelRegistry
-from tests.conftest import QUIET_TF, ROOT
+from tests.conftest import QUIET_TF, ROOT, tiny_dcgan
 
 
 def calls_and_requests(metrics: Metrics) -> tuple[float, float]:
@@ -27,11 +27,11 @@ def run_with_batcher(models_dir, max_wait_ms: float, scenario):
 
     (The 503 of a full queue and the rows of 50 concurrent requests are tested through HTTP in
     test_routes_generate.py.)"""
-    version = ModelRegistry(models_dir, "dcgan").load("dcgan", 1, models_dir / "dcgan" / "1")
+    version = tiny_dcgan(models_dir)
 
     async def main():
         metrics = Metrics()
-        batcher = Batcher(256, max_wait_ms, 60, metrics)
+        batcher = Batcher(64, max_wait_ms, 60, metrics)
         batcher.start()
 
         def generate(seed: int):
@@ -122,6 +122,7 @@ def test_any_mix_of_concurrent_requests_gets_the_images_each_gets_alone(generato
         assert images.dtype == np.float32 and images.shape == (request[1], 28, 28, 1)
 
 
+@pytest.mark.slow
 def test_bfloat16_mixes_too():
     """The property above, in a process that generates in bfloat16."""
     done = subprocess.run(

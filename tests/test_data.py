@@ -81,6 +81,7 @@ def test_bad_idx_magic(tmp_path):
         load_mnist(folder)
 
 
+@pytest.mark.slow
 def test_cli_process_exits_2_without_traceback(tmp_path):
     done = train_cli("--data", tmp_path / "missing.npz", "--out", tmp_path / "run")
     assert done.returncode == 2

@@ -46,6 +46,7 @@ def reload_in_fresh_process(version_dir, kind: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_export_versions_and_reload_without_project_code(tmp_path):
     for conditional in (False, True):
         config = TrainConfig(conditional=conditional)
@@ -65,6 +66,7 @@ def test_export_versions_and_reload_without_project_code(tmp_path):
         assert expected in reload_in_fresh_process(second, kind)
 
 
+@pytest.mark.slow
 def test_cli_export_after_training(tmp_path, mnist_path):
     events = tmp_path / "events.jsonl"
     done = train_cli(
@@ -93,6 +95,7 @@ def test_cli_export_after_training(tmp_path, mnist_path):
     reload_in_fresh_process(version, "conditional")
 
 
+@pytest.mark.slow
 def test_resume_at_the_last_epoch_exports_the_run_as_it_is(tmp_path, mnist_path):
     run, models = tmp_path / "run", tmp_path / "models" / "digits"
     common = ("--data", mnist_path, "--limit", "256", "--batch-size", "64", "--out", run)

@@ -120,6 +120,7 @@ print("sizes", g.sizes)
 """
 
 
+@pytest.mark.slow
 def test_bfloat16_generation_is_exact_by_the_same_rule(models_dir, tmp_path):
     """In a process of its own: the precision is process-wide."""
     done = subprocess.run(

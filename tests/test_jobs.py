@@ -31,10 +31,12 @@ def test_create_list_cancel_delete_and_the_queue_cap(jobs):
         with pytest.raises(JobConflict, match="cancel it first"):
             jobs.delete(first["id"])
         cancelled = jobs.cancel(first["id"])
-        assert cancelled["state"] == "cancelled" and cancelled["resumable"]
+        assert cancelled["state"] == "cancelled" and not cancelled["resumable"]  # nothing saved
         with pytest.raises(JobConflict, match="no checkpoint"):
             jobs.resume(first["id"])
-        jobs.paths(first["id"]).root.mkdir(parents=True)
+        jobs.paths(first["id"]).checkpoints.mkdir(parents=True)
+        (jobs.paths(first["id"]).checkpoints / "checkpoint").write_text("")
+        assert jobs.get(first["id"])["resumable"]
         jobs.delete(first["id"])
         assert not jobs.paths(first["id"]).root.exists()
         with pytest.raises(NoSuchJob):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.conftest import QUIET_TF, ROOT, start_server, wait_ready
 
@@ -28,6 +29,7 @@ async def in_progress(http: httpx.AsyncClient) -> float:
     return float(line.split()[-1])
 
 
+@pytest.mark.slow
 def test_real_server_matches_in_process_bytes_and_drains_on_sigterm(client, models_dir):
     proc, url = start_server({"DCGAN_MODELS_DIR": str(models_dir)})
     try:
@@ -47,6 +49,7 @@ def test_real_server_matches_in_process_bytes_and_drains_on_sigterm(client, mode
         proc.wait()
 
 
+@pytest.mark.slow
 def test_no_servable_model_exits_with_one_line(tmp_path):
     (tmp_path / "broken" / "1").mkdir(parents=True)
     proc, _ = start_server({"DCGAN_MODELS_DIR": str(tmp_path)})
@@ -57,9 +60,10 @@ def test_no_servable_model_exits_with_one_line(tmp_path):
     assert f"no servable model in {tmp_path}/ (broken@1: FileNotFoundError" in stderr
 
 
+@pytest.mark.slow
 def test_dcgan_serve_help_lists_host_port_workers():
     done = subprocess.run(
-        [sys.executable, "-c", "from app.main import serve; serve(['--help'])"],
+        [sys.executable, "-c", "from app.server import serve; serve(['--help'])"],
         cwd=ROOT,
         capture_output=True,
         text=True,

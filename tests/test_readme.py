@@ -29,6 +29,7 @@ def shell_blocks(text: str) -> list[str]:
     return commands
 
 
+@pytest.mark.slow
 def test_every_curl_example_runs(models_dir, mnist_path, tmp_path):
     env = service_env(tmp_path / "service", models_dir, mnist_path, TOKEN)
     proc, url = start_server(env)
@@ -70,6 +71,7 @@ def test_training_flag_table_matches_the_cli():
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.slow
 def test_make_serve_serves_generate(models_dir):
     port = free_port()
     env = {**os.environ, **QUIET_TF, "DCGAN_PORT": str(port), "DCGAN_MODELS_DIR": str(models_dir)}

@@ -10,13 +10,13 @@ from app.cache import ImageCache
 from app.generation import noise_for
 from app.imaging import grid_png
 from app.metrics import Metrics
-from app.registry import ModelRegistry
 from app.rendering import ImageSpec, Renderer
+from tests.conftest import tiny_dcgan
 
 
 def render_twice(models_dir, cacheable: bool, **spec_fields) -> tuple[list[bytes], int, Renderer]:
     """Render one spec twice through a real batcher; also count how often noise was drawn."""
-    version = ModelRegistry(models_dir, "dcgan").load("dcgan", 1, models_dir / "dcgan" / "1")
+    version = tiny_dcgan(models_dir)
     drawn = []
 
     def noise() -> np.ndarray:
@@ -30,7 +30,7 @@ def render_twice(models_dir, cacheable: bool, **spec_fields) -> tuple[list[bytes
 
     async def main():
         metrics = Metrics()
-        batcher = Batcher(256, 1.0, 60, metrics)
+        batcher = Batcher(64, 1.0, 60, metrics)
         batcher.start()
         renderer = Renderer(batcher, ImageCache(1 << 20), metrics)
         try:

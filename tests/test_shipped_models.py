@@ -78,3 +78,36 @@ def test_readme_quotes_the_committed_numbers():
         metrics = json.loads((MODELS / name / str(version) / "model.json").read_text())["metrics"]
         assert f"{metrics['fid_mnist']:.1f}" in readme, name
         assert math.isfinite(metrics["fid_mnist"])
+
+
+PLAIN_LOAD = """
+import sys, numpy as np, tensorflow as tf
+for folder in sys.argv[1:]:
+    serve = tf.saved_model.load(folder).signatures["serving_default"]
+    inputs = {"noise": tf.constant(np.zeros((3, 100), np.float32))}
+    if "labels" in serve.structured_input_signature[1]:
+        inputs["labels"] = tf.constant([0, 1, 2], tf.int32)
+    images = serve(**inputs)["images"]
+    assert images.shape == (3, 28, 28, 1) and images.dtype == tf.float32, images
+    print("ok", folder)
+"""
+
+
+@pytest.mark.slow
+def test_every_shipped_version_is_a_plain_savedmodel_tf_serving_can_serve(tmp_path):
+    """Loaded by TensorFlow alone, from outside the project: no project code on the path."""
+    import subprocess
+    import sys
+
+    folders = [str(p) for p in sorted(MODELS.glob("*/[0-9]*")) if p.is_dir()]
+    assert folders
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", PLAIN_LOAD, *folders],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("ok ") == len(folders)

@@ -29,6 +29,7 @@ def wait_for(events_path, kind: str, proc: subprocess.Popen, timeout: float = 12
     raise AssertionError(f"no {kind} event within {timeout}s")
 
 
+@pytest.mark.slow
 def test_two_epochs_write_losses_samples_gif_and_checkpoint(tmp_path, mnist_path):
     out, events = tmp_path / "run", tmp_path / "events.jsonl"
     flags = ("--epochs", 2, "--checkpoint-every", 1, "--keep-checkpoints", 1)
@@ -54,6 +55,7 @@ def test_two_epochs_write_losses_samples_gif_and_checkpoint(tmp_path, mnist_path
     assert "epoch 2/2" in done.stderr  # the per-epoch summary line
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_then_resume_finishes(tmp_path, mnist_path):
     out, events = tmp_path / "run", tmp_path / "events.jsonl"
     args = ("--data", mnist_path, "--limit", "2048", "--batch-size", "32", "--epochs", 3)
@@ -77,6 +79,7 @@ def test_sigterm_checkpoints_then_resume_finishes(tmp_path, mnist_path):
     assert Image.open(out / "progress.gif").n_frames == 3
 
 
+@pytest.mark.slow
 def test_sigkill_loses_at_most_the_epochs_since_the_checkpoint(tmp_path, mnist_path):
     out, events = tmp_path / "run", tmp_path / "events.jsonl"
     args = ("--data", mnist_path, *TINY, "--epochs", 4, "--checkpoint-every", 1, "--out", out)
@@ -93,6 +96,7 @@ def test_sigkill_loses_at_most_the_epochs_since_the_checkpoint(tmp_path, mnist_p
     assert log[-1]["event"] == "done" and log[-1]["epochs_done"] == 4
 
 
+@pytest.mark.slow
 def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path, mnist_path):
     out = tmp_path / "run"
     assert train_cli("--data", mnist_path, *TINY, "--epochs", 1, "--out", out).returncode == 0
@@ -161,6 +165,7 @@ print("replicas", strategy.num_replicas_in_sync, "losses", g, d)
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus_runs_a_step():
     done = subprocess.run(
         [sys.executable, "-c", MIRRORED],

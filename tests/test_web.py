@@ -4,24 +4,35 @@ tiny models and a real tiny training job. Screenshots go to test-artifacts/web/.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 
+from app.jobschema import JobState
 from tests.conftest import ROOT, service_env, start_server, wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="the browser test needs Debian's Chromium: apt-get install -y chromium",
-)
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the browser test needs Playwright: pip install playwright"
 )
 
 TOKEN = "web-token"
 ARTIFACTS = ROOT / "test-artifacts" / "web"
-METRICS = {
+MEMORISATION = {
+    "samples": 2000,
+    "pixels": "[0, 1]",
+    "median_distance": 6.11,
+    "test_median_distance": 5.0,
+    "median_ratio": 1.2215,
+    "close_share": 0.0,
+    "test_close_share": 0.01,
+    "flagged": False,
+    "seconds": 3.2,
+}
+METRICS = {  # cdcgan@1's, as training.evaluate writes them into model.json
     "fid_mnist": 4.123,
     "fid_mnist_floor": 0.41,
     "confidence": 0.9612,
@@ -29,6 +40,12 @@ METRICS = {
     "class_entropy": 2.295,
     "class_histogram": [0.1] * 10,
     "digit_accuracy": 0.973,
+    "digit_accuracy_by_digit": [0.999, 1.0, 0.97, 0.95, 0.99, 0.96, 0.98, 0.97, 0.94, 0.955],
+    "memorisation": MEMORISATION,
+}
+COPIER = {  # dcgan@1's (not loaded at start): a generator that copies its training set
+    **{k: v for k, v in METRICS.items() if not k.startswith("digit_accuracy")},
+    "memorisation": MEMORISATION | {"median_ratio": 0.3104, "close_share": 0.1835, "flagged": True},
 }
 # The PNG's pixels, hashed in the page (a blob: image is same-origin, so a canvas may read it).
 PIXELS = """img => {
@@ -49,8 +66,9 @@ def service(models_dir, mnist_path, tmp_path_factory):
     """A server with its own models (the conditional one with quality numbers) and data."""
     root = tmp_path_factory.mktemp("web")
     env = service_env(root, models_dir, mnist_path, TOKEN)
-    info = root / "models" / "cdcgan" / "1" / "model.json"
-    info.write_text(json.dumps({**json.loads(info.read_text()), "metrics": METRICS}))
+    for ref, metrics in [("cdcgan/1", METRICS), ("dcgan/1", COPIER)]:
+        info = root / "models" / ref / "model.json"
+        info.write_text(json.dumps({**json.loads(info.read_text()), "metrics": metrics}))
     proc, url = start_server(env)
     try:
         wait_ready(proc, url)
@@ -62,6 +80,9 @@ def service(models_dir, mnist_path, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the browser test needs Playwright: pip install playwright"
+    )
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -103,6 +124,17 @@ def loaded(page, img_id: str, other_than: str | None = None) -> str:
     return page.get_attribute(f"#{img_id}", "src")
 
 
+def test_page_reads_job_flags_not_state_names():
+    """What a job allows comes from its flags (finished, cancellable, resumable, deletable), so
+    the scripts name no job state ("failed" is also a model version's status)."""
+    names = "|".join(s.value for s in JobState if s.value != "failed")
+    quoted = re.compile(rf"""["'`]({names})["'`]""")
+    for script in sorted((ROOT / "app" / "static").glob("*.js")):
+        assert quoted.findall(script.read_text()) == [], script.name
+
+
+@pytest.mark.slow
+@needs_chromium
 def test_generate_grid_copy_walk_and_errors(page, service):
     first = loaded(page, "grid")
     unlabelled = page.eval_on_selector_all(
@@ -116,6 +148,8 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     options = page.eval_on_selector_all("#model option", "os => os.map(o => [o.value, o.disabled])")
     assert ["dcgan", False] in options and ["dcgan@1", False] in options
     assert ["cdcgan", False] in options and ["broken@1", True] in options
+    copier = page.inner_text("#model option[value='dcgan@1']")  # not loaded yet, and flagged
+    assert copier == "dcgan@1 (FID 4.12, conf 0.96, ⚠ memorisation flagged, loads when used)"
     assert page.input_value("#model") == "dcgan" and page.is_disabled("#digit")
     assert (
         page.input_value("#gen-url") == f"{service}/generate?n=16&seed=42&model=dcgan%402&scale=3"
@@ -142,6 +176,15 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     page.wait_for_function("() => !document.getElementById('digit').disabled")
     quality = page.inner_text("#model-quality")
     assert "FID-MNIST 4.12" in quality and "requested digit 97.3%" in quality
+    assert "per digit: 0 99.9% · 1 100% · 2 97% · 3 95%" in quality
+    assert "9 95.5%" in quality
+    assert (
+        "memorisation: median NN-distance ratio 1.22, 0.0% closer than the test set's "
+        "1st percentile" in quality
+    )
+    assert page.locator("#model-quality .warn").count() == 0
+    assert re.search(r"generation: (batched in calls of [\d/]+|per-image), float32", quality)
+    page.locator("#gen-form").screenshot(path=ARTIFACTS / "model-quality.png")
     assert "FID 4.12" in page.inner_text("#model option[value=cdcgan]")
     src = page.get_attribute("#grid", "src")
     page.select_option("#digit", "3")
@@ -172,6 +215,23 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     page.fill("#n", "8")
     page.wait_for_function("() => document.getElementById('gen-error').children.length === 0")
     loaded(page, "grid")
+
+    # A version that is not in memory is offered; its memorisation check is flagged, and once
+    # its first grid has loaded it, the line says how it generates.
+    src = page.get_attribute("#grid", "src")
+    page.select_option("#model", "dcgan@1")
+    assert "not in memory: loads on its first request" in page.inner_text("#model-quality")
+    assert page.is_visible("#model-quality .warn")
+    quality = page.inner_text("#model-quality")
+    assert "median NN-distance ratio 0.31, 18.4% closer" in quality
+    assert "flagged" in page.inner_text("#model-quality .warn")
+    loaded(page, "grid", other_than=src)
+    page.wait_for_function(
+        "() => document.getElementById('model-quality').textContent.includes('generation: ')",
+        timeout=60_000,
+    )
+    assert page.input_value("#model") == "dcgan@1"
+    assert "model=dcgan%401" in page.input_value("#gen-url")
     page.screenshot(path=ARTIFACTS / "generate.png", full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
@@ -179,7 +239,16 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     page.screenshot(path=ARTIFACTS / "generate-narrow.png", full_page=True)
 
 
-def test_train_from_the_form_live_and_cancel_resume(page, service):
+def job_row_buttons(page, job_id: int) -> list[str]:
+    return page.eval_on_selector_all(
+        f"#jobs-body tr[data-job='{job_id}'] .actions-cell button",
+        "bs => bs.map(b => b.textContent)",
+    )
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_train_from_the_form_live_and_cancel_resume_delete(page, service):
     def start_job(name: str, token: str) -> None:
         page.fill("#token", token)
         page.fill("#job-name", name)
@@ -188,6 +257,8 @@ def test_train_from_the_form_live_and_cancel_resume(page, service):
     page.fill("#job-epochs", "2")
     page.fill("#job-limit", "256")
     page.fill("#job-batch_size", "64")
+    page.fill("#job-ema_decay", "0.9")
+    page.fill("#job-checkpoint_every", "2")
 
     # A wrong token and a bad name are refused by the API and said in words.
     start_job("web", "wrong-token")
@@ -207,20 +278,62 @@ def test_train_from_the_form_live_and_cancel_resume(page, service):
         "() => document.getElementById('live-title').textContent.includes('web')"
     )
     first = int(page.inner_text("#live-title").split(":")[0].removeprefix("Job "))
+    params = httpx.get(f"{service}/jobs/{first}").json()["params"]
+    assert params["ema_decay"] == 0.9 and params["checkpoint_every"] == 2
+    assert params["epochs"] == 2 and params["limit"] == 256 and params["batch_size"] == 64
     page.wait_for_function("() => document.getElementById('train-error').children.length === 0")
     start_job("web-queued", TOKEN)
+    queued = first + 1
     page.wait_for_function(
-        f"() => document.getElementById('live-title').textContent.startsWith('Job {first + 1}:')"
+        f"() => document.getElementById('live-title').textContent.startsWith('Job {queued}:')"
     )
+    # Queued (and running): the flags offer Cancel, in the live view and in the list.
     page.wait_for_selector("#live-cancel:visible")
+    assert page.is_hidden("#live-resume") and page.is_hidden("#live-delete")
+    page.wait_for_selector(f"button[aria-label='Cancel job {queued}']")
+    assert job_row_buttons(page, queued) == ["Watch", "Cancel"]
+    assert job_row_buttons(page, first) == ["Watch", "Cancel"]
     page.click("#live-cancel")
     page.wait_for_function(
         "() => document.getElementById('live-state').textContent === 'cancelled'"
     )
+    # Cancelled: resumable and deletable, no longer cancellable.
+    page.wait_for_selector("#live-delete:visible")
+    assert page.is_visible("#live-resume") and page.is_hidden("#live-cancel")
+    page.wait_for_selector(f"button[aria-label='Delete job {queued}']")
+    assert job_row_buttons(page, queued) == ["Watch", "Resume", "Delete"]
     page.click("#live-resume")  # nothing to resume from: the API's 409, in words
     page.wait_for_selector("#train-error p")
-    assert f"Could not resume job {first + 1}: 409" in page.inner_text("#train-error")
+    assert f"Could not resume job {queued}: 409" in page.inner_text("#train-error")
     assert "has no checkpoint to resume from" in page.inner_text("#train-error")
+
+    # Delete asks first: dismissed, nothing happens; accepted, DELETE /jobs/{id} with the token.
+    question = (
+        f"Delete job {queued} with its events, samples and checkpoints? "
+        "The model version it exported stays."
+    )
+    questions: list[str] = []
+
+    def answer(accept: bool):
+        def handle(dialog):
+            questions.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        return handle
+
+    page.once("dialog", answer(False))
+    page.click(f"button[aria-label='Delete job {queued}']")
+    assert httpx.get(f"{service}/jobs/{queued}").status_code == 200
+    page.once("dialog", answer(True))
+    page.click("#live-delete")
+    page.wait_for_selector(f"#jobs-body tr[data-job='{queued}']", state="detached")
+    assert page.is_hidden("#live")  # the deleted job was the one watched
+    assert httpx.get(f"{service}/jobs/{queued}").status_code == 404
+    assert questions == [question, question]
+    assert page.inner_text("#train-error") == ""  # the resume error went with a good action
 
     # Follow the first job live, from its row in the list.
     page.click(f"button[aria-label='Watch job {first}']")
@@ -237,6 +350,12 @@ def test_train_from_the_form_live_and_cancel_resume(page, service):
     assert loaded(page, "live-sample").endswith(f"/jobs/{first}/samples/2.png")
     loaded(page, "live-gif")
     page.wait_for_selector(f"#jobs-body tr[data-job='{first}'] .badge.succeeded")
+    # Finished: deletable, neither cancellable nor resumable; its export can be generated from.
+    page.wait_for_selector(f"button[aria-label='Delete job {first}']")
+    assert job_row_buttons(page, first) == ["Watch", "Delete"]
+    assert page.is_visible(f"#jobs-body tr[data-job='{first}'] a[data-model='web@1']")
+    assert page.is_visible("#live-delete") and page.is_visible("#live-generate")
+    assert page.is_hidden("#live-cancel") and page.is_hidden("#live-resume")
     page.screenshot(path=ARTIFACTS / "train.png", full_page=True)
 
     # Generate from the job's model: the picker is set to name@version and the grid follows.

@@ -2,7 +2,6 @@
 // regions, element building and number formatting.
 
 export const $ = (id) => document.getElementById(id);
-export const FINISHED = ["succeeded", "failed", "cancelled", "interrupted"];
 
 // ---- the API: relative URLs (works under a path prefix), errors in words ----
 
@@ -94,29 +93,6 @@ export function duration(seconds) {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-// Quality numbers from training.evaluate, as one line of words.
-function describeMetrics(m) {
-  if (!m || typeof m.fid_mnist !== "number") return null;
-  const parts = [
-    ["FID-MNIST", `${fmt(m.fid_mnist, 2)} (floor ${fmt(m.fid_mnist_floor, 2)}; lower is better)`],
-    ["mean confidence", fmt(m.confidence, 3)],
-    ["confident (≥ 0.9)", pct(m.confident_share)],
-    ["class entropy", `${fmt(m.class_entropy, 3)} of 2.303`],
-  ];
-  if (typeof m.digit_accuracy === "number") parts.push(["requested digit", pct(m.digit_accuracy)]);
-  return parts;
-}
-
-export function renderMetrics(node, metrics, prefix, empty) {
-  const parts = describeMetrics(metrics);
-  node.replaceChildren();
-  if (prefix) node.append(prefix);
-  if (!parts) {
-    node.append(empty);
-    return;
-  }
-  parts.forEach(([name, value], i) => {
-    if (i) node.append(" · ");
-    node.append(`${name} `, el("b", {}, value));
-  });
-}
+// A finished job whose export loaded (a failed load leaves model_version set, with an error).
+// Jobs and their `state` events say what may be done through flags, never by state name.
+export const exported = (job) => Boolean(job.finished && job.model_version && !job.error);

@@ -1,6 +1,7 @@
 // The Generate section: the model picker, the grid, the latent walk, copying the URL.
 
-import { $, api, el, fmt, pct, renderMetrics, setError, url } from "./common.js";
+import { $, api, el, fmt, pct, setError, url } from "./common.js";
+import { describeGeneration, renderMetrics } from "./quality.js";
 
 // ---- models ----
 
@@ -23,11 +24,12 @@ export async function loadModels() {
       }
       for (const v of m.versions) {
         const ref = `${m.name}@${v.version}`;
-        if (v.status === "ready") {
+        if (v.status === "failed") {
+          group.append(el("option", { value: ref, disabled: true }, `${ref}: failed to load`));
+        } else {
+          // ready, or "unloaded": on disk, loaded by its first request
           models.byRef.set(ref, { ...v, name: m.name });
           group.append(el("option", { value: ref }, `${ref}${short(v)}`));
-        } else {
-          group.append(el("option", { value: ref, disabled: true }, `${ref}: failed to load`));
         }
       }
       select.append(group);
@@ -47,7 +49,9 @@ function short(version) {
   if (typeof m.fid_mnist === "number") bits.push(`FID ${fmt(m.fid_mnist, 2)}`);
   if (typeof m.confidence === "number") bits.push(`conf ${fmt(m.confidence, 2)}`);
   if (typeof m.digit_accuracy === "number") bits.push(`digit ${pct(m.digit_accuracy)}`);
+  if (m.memorisation && m.memorisation.flagged) bits.push("⚠ memorisation flagged");
   if (version.conditional) bits.unshift("conditional");
+  if (version.status === "unloaded") bits.push("loads when used");
   return bits.length ? ` (${bits.join(", ")})` : "";
 }
 
@@ -70,6 +74,8 @@ function modelChanged() {
   if (json.epochs_trained != null) about.push(`${json.epochs_trained} epochs`);
   if (model.conditional) about.push("conditional");
   renderMetrics(info, json.metrics, `${about.join(", ")}: `, "no quality numbers (not evaluated)");
+  const how = describeGeneration(model);
+  if (how) info.append(el("span", { class: "line" }, how));
 }
 
 // ---- the grid ----
@@ -127,6 +133,8 @@ async function updateGrid() {
     $("grid").alt = `${n} generated digits from ${model}, seed ${seed}`;
     $("grid-caption").textContent = `${model} · seed ${seed} · ${n} digits`;
     setError("gen-error", "grid", null);
+    const chosen = selectedModel();
+    if (chosen && chosen.status === "unloaded") loadModels(); // it has loaded: say how it generates
   } catch (err) {
     if (err.name === "AbortError") return;
     $("grid-caption").textContent = "The grid could not be drawn (see the error above).";

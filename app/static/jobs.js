@@ -1,9 +1,12 @@
 // The Train section: the job form, job actions and the list of jobs.
 
-import { $, api, ApiError, authHeaders, el, setError } from "./common.js";
-import { live, watch } from "./live.js";
+import { $, api, ApiError, authHeaders, el, exported, setError } from "./common.js";
+import { live, unwatch, watch } from "./live.js";
 
-const NUMBER_FIELDS = ["epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "seed", "limit", "eval_every"];
+const NUMBER_FIELDS = [
+  "epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "ema_decay", "seed",
+  "limit", "eval_every", "checkpoint_every",
+];
 
 function jobBody() {
   const body = { name: $("job-name").value.trim() };
@@ -40,11 +43,17 @@ async function submitJob(event) {
   }
 }
 
+// cancel and resume are POST /jobs/{id}/{action}; delete is DELETE /jobs/{id} (204).
 async function jobAction(id, action) {
+  const remove = action === "delete";
+  const question = `Delete job ${id} with its events, samples and checkpoints?`;
+  if (remove && !window.confirm(`${question} The model version it exported stays.`)) return;
   try {
-    await api(`/jobs/${id}/${action}`, { method: "POST", headers: authHeaders() });
+    const path = remove ? `/jobs/${id}` : `/jobs/${id}/${action}`;
+    await api(path, { method: remove ? "DELETE" : "POST", headers: authHeaders() });
     setError("train-error", "action", null);
     if (action === "resume") watch(id); // a new run: follow it (its stream had ended)
+    if (remove && live.id === id) unwatch();
   } catch (err) {
     setError("train-error", "action", `Could not ${action} job ${id}: ${err.message}`);
   }
@@ -56,6 +65,10 @@ const jobs = { offset: 0, limit: 10, list: [] };
 export async function loadJobs() {
   try {
     const page = await (await api(`/jobs?limit=${jobs.limit}&offset=${jobs.offset}`)).json();
+    if (!page.jobs.length && jobs.offset > 0) {
+      jobs.offset = Math.max(0, jobs.offset - jobs.limit); // its last job was deleted
+      return loadJobs();
+    }
     jobs.list = page.jobs;
     renderJobs(page);
     setError("train-error", "list", null);
@@ -79,15 +92,11 @@ function renderJobs(page) {
     if (job.error) state.append(el("div", { class: "row-error", title: job.error }, clip(job.error, 160)));
     const actions = el("td", { class: "actions-cell" });
     actions.append(button("Watch", `Watch job ${job.id}`, () => watch(job.id)));
-    if (["queued", "running"].includes(job.state)) {
-      actions.append(button("Cancel", `Cancel job ${job.id}`, () => jobAction(job.id, "cancel")));
-    }
-    if (["cancelled", "failed", "interrupted"].includes(job.state)) {
-      actions.append(button("Resume", `Resume job ${job.id}`, () => jobAction(job.id, "resume")));
-    }
-    if (job.model_version && job.state === "succeeded") {
-      actions.append(generateLink(job.model_version, "Generate"));
-    }
+    // What may be done comes from the job's flags; the badge only names the state.
+    if (job.cancellable) actions.append(actionButton(job.id, "cancel", "Cancel"));
+    if (job.resumable) actions.append(actionButton(job.id, "resume", "Resume"));
+    if (job.deletable) actions.append(actionButton(job.id, "delete", "Delete"));
+    if (exported(job)) actions.append(generateLink(job.model_version, "Generate"));
     const created = new Date(job.created_at * 1000);
     body.append(
       el(
@@ -119,6 +128,10 @@ function button(text, label, onClick) {
   return b;
 }
 
+function actionButton(id, action, text) {
+  return button(text, `${text} job ${id}`, () => jobAction(id, action));
+}
+
 function generateLink(ref, text) {
   const a = el("a", { href: `?model=${encodeURIComponent(ref)}#generate`, "data-model": ref }, text);
   a.setAttribute("aria-label", `Generate from ${ref}`);
@@ -135,6 +148,7 @@ export function initJobs() {
   $("job-form").addEventListener("submit", submitJob);
   $("live-cancel").addEventListener("click", () => jobAction(live.id, "cancel"));
   $("live-resume").addEventListener("click", () => jobAction(live.id, "resume"));
+  $("live-delete").addEventListener("click", () => jobAction(live.id, "delete"));
   $("jobs-refresh").addEventListener("click", loadJobs);
   $("jobs-newer").addEventListener("click", () => {
     jobs.offset = Math.max(0, jobs.offset - jobs.limit);
@@ -146,11 +160,11 @@ export function initJobs() {
   });
   // Keep the list fresh while something is queued or running (and the tab is visible).
   setInterval(() => {
-    const busy = jobs.list.some((j) => ["queued", "running"].includes(j.state));
+    const busy = jobs.list.some((j) => !j.finished);
     if (busy && document.visibilityState === "visible") loadJobs();
   }, 5000);
   loadJobs().then((page) => {
-    const current = page && page.jobs.find((j) => ["queued", "running"].includes(j.state));
+    const current = page && page.jobs.find((j) => !j.finished);
     if (current && live.id === null) watch(current.id);
   });
 }

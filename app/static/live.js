@@ -1,15 +1,18 @@
 // The live view of one job: its event stream, progress, samples and loss chart.
 
 import { drawLossChart } from "./chart.js";
-import { $, api, duration, FINISHED, fmt, renderMetrics, setError, url } from "./common.js";
+import { $, api, duration, exported, fmt, setError, url } from "./common.js";
 import { loadModels } from "./generate.js";
 import { loadJobs, markWatched } from "./jobs.js";
+import { renderMetrics } from "./quality.js";
 
-export const live = { id: null, source: null, points: [], epochs: 0, state: null, job: null };
+const FRESH = { source: null, points: [], epochs: 0, state: null, finished: false, job: null };
+export const live = { id: null, ...FRESH };
 
 export function watch(id) {
   if (live.source) live.source.close();
-  Object.assign(live, { id, source: null, points: [], epochs: 0, state: null, job: null });
+  Object.assign(live, { id, ...FRESH });
+  for (const action of ["cancel", "resume", "delete"]) $(`live-${action}`).hidden = true;
   $("live").hidden = false;
   $("live-title").textContent = `Job ${id}`;
   $("live-progress").value = 0;
@@ -84,7 +87,7 @@ export function watch(id) {
       setError("live-error", "trainer", `The trainer reported an error: ${d.message || event.data}`);
       return;
     }
-    if (FINISHED.includes(live.state)) {
+    if (live.finished) {
       source.close(); // the stream ended with the job: do not reconnect
       return;
     }
@@ -97,37 +100,56 @@ export function watch(id) {
   source.addEventListener("open", () => setError("live-error", "stream", null));
 }
 
+// Stop following the job (it was deleted) and put the panel away.
+export function unwatch() {
+  if (live.source) live.source.close();
+  Object.assign(live, { id: null, ...FRESH });
+  $("live").hidden = true;
+  markWatched();
+}
+
 function onState(d) {
+  if (typeof d.finished !== "boolean") {
+    // recorded before state events carried the flags: take them from the job's record
+    const id = live.id;
+    api(`/jobs/${id}`)
+      .then((r) => r.json())
+      .then((job) => live.id === id && job.state === d.state && onState({ ...job, ...d }))
+      .catch((err) => setError("live-error", "job", `Could not read job ${id}: ${err.message}`));
+    return;
+  }
   live.state = d.state;
+  live.finished = d.finished;
   const badge = $("live-state");
-  badge.textContent = d.state;
+  badge.textContent = d.state; // its name, for people; what it allows comes from the flags
   badge.className = `badge ${d.state}`;
-  $("live-cancel").hidden = !["queued", "running"].includes(d.state);
-  $("live-resume").hidden = !["cancelled", "failed", "interrupted"].includes(d.state);
+  $("live-cancel").hidden = !d.cancellable;
+  $("live-resume").hidden = !d.resumable;
+  $("live-delete").hidden = !d.deletable;
   const generate = $("live-generate");
-  generate.hidden = !(d.state === "succeeded" && d.model_version);
+  generate.hidden = !exported(d);
   if (!generate.hidden) {
     generate.textContent = `Generate from ${d.model_version}`;
     generate.dataset.model = d.model_version;
     generate.href = `?model=${encodeURIComponent(d.model_version)}#generate`;
   }
-  if (d.state === "failed" || d.state === "interrupted") {
-    setError("live-error", "job", `Job ${live.id} ${d.state}: ${d.error || "no reason given"}`);
+  if (d.error) {
+    setError("live-error", "job", `Job ${live.id} ${d.state}: ${d.error}`);
   } else {
     setError("live-error", "job", null);
     setError("live-error", "trainer", null);
   }
   $("live-gif-figure").hidden = true;
-  if (FINISHED.includes(d.state)) {
-    if (d.state === "succeeded") {
+  if (d.finished) {
+    if (exported(d)) {
       $("live-progress").value = 1;
       $("live-progress-label").textContent = `epoch ${live.epochs}/${live.epochs}: done`;
       $("live-note").textContent = `served as ${d.model_version}${d.active ? " (active)" : ""}`;
+    } else if (!d.error) {
+      $("live-note").textContent = `the job ended: ${d.state}`;
     }
     if (live.points.length) showGif();
     if (d.model_version) loadModels();
-  } else if (d.state === "queued") {
-    $("live-note").textContent = "queued: one job trains at a time";
   }
   loadJobs();
 }

@@ -1,0 +1,60 @@
+"""`dcgan-worker`: runs training jobs from the shared job store, for API replicas started with
+DCGAN_RUN_JOBS=off. Start as many as there are machines to train on: each claims one queued job
+at a time, and a job is never claimed twice."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+
+from app.config import Settings
+from app.jobs import Jobs
+from app.jobstore import JobStore
+from app.registry import ModelRegistry
+from app.runner import JobRunner
+
+log = logging.getLogger("app")
+
+
+async def run(settings: Settings, name: str) -> None:
+    """Claim and run jobs until SIGTERM or SIGINT; a running trainer checkpoints first."""
+    store = JobStore(settings.database_url or settings.data_dir / "jobs.db")
+    jobs = Jobs(store, settings.data_dir, settings.max_queued_jobs)
+    # Exports are loaded once to check them, then dropped: replicas serve them.
+    registry = ModelRegistry(settings.models_dir, settings.default_model, max_idle=0)
+    await registry.refresh()
+    runner = JobRunner(jobs, settings, registry, name, serving=False)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    runner.start()
+    log.info(
+        "worker %s: taking jobs from %s", name, "PostgreSQL" if settings.database_url else "SQLite"
+    )
+    await stop.wait()
+    log.info("worker %s: stopping", name)
+    await runner.stop()
+    store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dcgan-worker", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--name",
+        default=f"{socket.gethostname()}/worker-{os.getpid()}",
+        help="how jobs record this worker (default: HOST/worker-PID)",
+    )
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+    asyncio.run(run(settings, args.name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
