@@ -9,6 +9,11 @@
 # package is chosen (a TF_PACKAGE with its own specifier, e.g. tensorflow-cpu==2.21.0, is used as
 # given).
 
+# The base image, pinned by digest (python:3.11-slim, linux/amd64 and arm64); refresh with
+# `docker buildx imagetools inspect python:3.11-slim`. Machines without a registry build from a
+# local image instead: --build-arg BASE_IMAGE=python:3.11-slim.
+ARG BASE_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
+
 # ---- requirements: pyproject's dependencies, with $TF_PACKAGE for tensorflow ----
 # pyproject asks for "tensorflow"; installing the project normally would pull in the full
 # tensorflow package next to tensorflow-cpu (the same module installed twice). So the dependency list
@@ -16,7 +21,7 @@
 # range), and the project itself is installed with --no-deps. A stage of its own so that the
 # dependency layer below is rebuilt only when this file's content changes, not on every edit of
 # pyproject.toml.
-FROM python:3.11-slim AS requirements
+FROM ${BASE_IMAGE} AS requirements
 ARG TF_PACKAGE=tensorflow-cpu
 WORKDIR /src
 COPY pyproject.toml ./
@@ -29,7 +34,7 @@ print("\n".join((tf if re.search("[<>=!~@]", tf) else tf + rest) if re.sub("[._-
     && cat requirements.txt
 
 # ---- deps: the venv /opt/venv with the dependencies (the big, rarely rebuilt layer) ----
-FROM python:3.11-slim AS deps
+FROM ${BASE_IMAGE} AS deps
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
@@ -43,10 +48,11 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY training ./training
+COPY client ./client
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # ---- runtime: the venv, the models and a non-root user ----
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ARG TF_PACKAGE=tensorflow-cpu
 LABEL org.opencontainers.image.title="dcgan-digits" \
@@ -105,5 +111,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 ENTRYPOINT ["dcgan-entrypoint"]
-# Service settings come from DCGAN_* variables; uvicorn's own from UVICORN_* (e.g. UVICORN_WORKERS).
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# dcgan-serve: uvicorn with the header timeout and connection limit of DCGAN_* settings
+# (docs/configuration.md). `dcgan-worker` runs training jobs for the scale-out set-up.
+CMD ["dcgan-serve", "--host", "0.0.0.0", "--port", "8000"]

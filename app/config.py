@@ -43,7 +43,12 @@ class Settings(BaseSettings):
         2.0, gt=0, description="most work (seconds, estimated) queued for the generator; 503 after"
     )
     cache_bytes: int = Field(64 * 2**20, ge=0, description="LRU cache of rendered images, bytes")
-    cache_max_age: int = Field(86400 * 365, description="Cache-Control max-age for seeded images")
+    cache_max_age: int = Field(
+        86400 * 365, description="Cache-Control max-age of seeded images of a name@version"
+    )
+    cache_max_age_unpinned: int = Field(
+        60, description="... of seeded images of a name alone (its active version may change)"
+    )
     data_dir: Path = Field(Path("data"), description="job database (SQLite), job folders")
     database_url: str | None = Field(
         None, description="postgresql://... to share jobs between replicas and workers"

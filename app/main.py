@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from app.batching import Batcher
 from app.cache import ImageCache
 from app.config import Settings
-from app.generator import Options, configure_precision, has_native_bfloat16
+from app.generator import generation_options
 from app.guard import Guard
 from app.jobs import Jobs
 from app.jobstore import JobStore
@@ -42,16 +42,6 @@ def configure_devices() -> str:
     return device
 
 
-def generation_options(settings: Settings) -> Options:
-    """Settings onto generator options; `auto` precision is bfloat16 where the CPU has it."""
-    precision = settings.precision
-    if precision == "auto":
-        precision = "bfloat16" if has_native_bfloat16() else "float32"
-    configure_precision(precision)
-    log.info("generating in %s", precision)
-    return Options(precision, settings.generation_mode, settings.batch_max_images)
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
@@ -60,7 +50,7 @@ async def lifespan(app: FastAPI):
     registry = ModelRegistry(
         settings.models_dir,
         settings.default_model,
-        generation_options(settings),
+        generation_options(settings.precision, settings.generation_mode, settings.batch_max_images),
         device,
         settings.max_idle_versions,
     )

@@ -41,6 +41,7 @@ class ModelRegistry:
         options: Options = DEFAULT_OPTIONS,
         device: str = "CPU",
         max_idle: int = 2,
+        eager: bool = True,
     ):
         self.models_dir, self.default, self.options, self.device = (
             models_dir,
@@ -49,6 +50,7 @@ class ModelRegistry:
             device,
         )
         self.max_idle = max_idle
+        self.eager = eager  # load the active versions (a worker only checks new exports)
         self.versions: dict[str, dict[int, ModelVersion]] = {}
         self.active: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -151,6 +153,10 @@ class ModelRegistry:
         versions = self.versions[name]
         pinned = read_active(self.models_dir / name)
         order = sorted(versions, key=lambda v: (v != pinned, -v))
+        if not self.eager:
+            ready = [v for v in order if versions[v].status != "failed"]
+            self.active.update({name: ready[0]} if ready else {})
+            return
         for version in order:
             model = await self.ensure_loaded(versions[version])
             if model.status == "ready":

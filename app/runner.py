@@ -46,6 +46,8 @@ class JobRunner:
     ):
         self.jobs, self.store, self.settings, self.registry = jobs, jobs.store, settings, registry
         self.worker, self.serving = worker, serving  # serving: exports are kept loaded here
+        # A runner in the service is woken by new jobs; a worker looks for them this often.
+        self.idle_poll = HEARTBEAT_SECONDS if serving else 1.0
         self._wakeup = asyncio.Event()
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task | None = None
@@ -67,7 +69,8 @@ class JobRunner:
 
     async def run(self) -> None:
         for job in self.store.running_on(self.worker):  # this runner's, before a restart
-            await self._recover(job)
+            async with self._holding(job["id"]):
+                await self._recover(job)
         last_sweep = 0.0
         while not self._stopping:
             if time.monotonic() - last_sweep > HEARTBEAT_SECONDS:
@@ -75,11 +78,34 @@ class JobRunner:
                 await self._sweep()
             job = self.store.claim(self.worker)
             if job is not None:
-                await self._execute(job)
+                async with self._holding(job["id"]):
+                    await self._execute(job)
                 continue
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), HEARTBEAT_SECONDS)
+                await asyncio.wait_for(self._wakeup.wait(), self.idle_poll)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, job_id: int):
+        """A heartbeat for as long as this runner holds the job: while it waits for the folder's
+        lock, runs the trainer, loads the export. Taken over meanwhile: the trainer stops."""
+
+        async def beat() -> None:
+            seconds = min(HEARTBEAT_SECONDS, self.settings.heartbeat_timeout / 3)
+            while True:
+                await asyncio.sleep(seconds)
+                if not self.store.heartbeat(job_id, self.worker):
+                    log.warning("job %d was taken over: stopping its trainer", job_id)
+                    if self._proc and self._proc.returncode is None:
+                        self._proc.send_signal(signal.SIGTERM)
+                    return
+
+        task = asyncio.create_task(beat(), name=f"heartbeat {job_id}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     # -- one job -------------------------------------------------------------------------------
 
@@ -118,20 +144,13 @@ class JobRunner:
     async def _watch(self, job: dict, paths: JobPaths) -> list[dict]:
         """Copy the trainer's events into the store until it exits; heed cancel requests."""
         job_id, offset, events = job["id"], job["events_offset"], []
-        beat, cancelling = time.monotonic(), False
+        cancelling = False
         while True:
             exited = await exited_within(self._proc, POLL_SECONDS)
             offset, new = read_new_lines(paths.events, offset)
             events += self._ingest(job_id, new, offset)
             if exited:
                 return events
-            if time.monotonic() - beat > min(
-                HEARTBEAT_SECONDS, self.settings.heartbeat_timeout / 3
-            ):
-                beat = time.monotonic()
-                if not self.store.heartbeat(job_id, self.worker):
-                    log.warning("job %d was taken over: stopping its trainer", job_id)
-                    self._proc.send_signal(signal.SIGTERM)
             if not cancelling and self.store.get(job_id)["cancel_requested"]:
                 cancelling = True
                 self._proc.send_signal(signal.SIGTERM)
@@ -208,7 +227,8 @@ class JobRunner:
         silent_since = time.time() - self.settings.heartbeat_timeout
         for job in self.store.stale(silent_since):
             if self.store.take_over(job["id"], self.worker, silent_since):
-                await self._recover(job)
+                async with self._holding(job["id"]):
+                    await self._recover(job)
         days = self.settings.job_checkpoint_days
         if days is not None:
             for job_id in self.store.finished_before(time.time() - days * 86400):
@@ -225,6 +245,9 @@ class JobRunner:
             log.warning("job %d: its trainer still runs; leaving it", job_id)
             return
         os.close(fd)
+        job = self.store.get(job_id)  # as it is now that nothing writes it
+        if job["state"] != JobState.RUNNING or job["worker"] != self.worker:
+            return  # another runner got there first
         offset, events = read_new_lines(paths.events, job["events_offset"])
         events = self._ingest(job_id, events, offset)
         export = next((e for e in reversed(events) if e.get("event") == "export"), None)

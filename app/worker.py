@@ -13,6 +13,7 @@ import socket
 import sys
 
 from app.config import Settings
+from app.generator import generation_options
 from app.jobs import Jobs
 from app.jobstore import JobStore
 from app.registry import ModelRegistry
@@ -25,8 +26,13 @@ async def run(settings: Settings, name: str) -> None:
     """Claim and run jobs until SIGTERM or SIGINT; a running trainer checkpoints first."""
     store = JobStore(settings.database_url or settings.data_dir / "jobs.db")
     jobs = Jobs(store, settings.data_dir, settings.max_queued_jobs)
-    # Exports are loaded once to check them, then dropped: replicas serve them.
-    registry = ModelRegistry(settings.models_dir, settings.default_model, max_idle=0)
+    # Exports are loaded once, as the replicas would, to check them, then dropped.
+    options = generation_options(
+        settings.precision, settings.generation_mode, settings.batch_max_images
+    )
+    registry = ModelRegistry(
+        settings.models_dir, settings.default_model, options, max_idle=0, eager=False
+    )
     await registry.refresh()
     runner = JobRunner(jobs, settings, registry, name, serving=False)
     stop = asyncio.Event()

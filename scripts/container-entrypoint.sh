@@ -32,13 +32,18 @@ seed() {
       [ -e "$dst/$name/$base" ] && continue
       # copy under a name the registry ignores, then rename: a version appears complete or not at
       # all. A failure is reported and skipped: the service starts with what there is.
-      tmp="$dst/$name/.seed-$base.$$"
-      if mkdir -p "$dst/$name" && rm -rf "$tmp" && cp -R "$entry" "$tmp" && mv "$tmp" "$dst/$name/$base"; then
+      # Containers may seed one volume at once: each copies into a folder of its own, and
+      # `mv -T` never moves into a version another one put there first.
+      tmp=""
+      if mkdir -p "$dst/$name" && tmp=$(mktemp -d "$dst/$name/.seed-$base.XXXXXX") &&
+        cp -R "$entry" "$tmp/entry" && mv -T "$tmp/entry" "$dst/$name/$base" 2>/dev/null; then
         echo "entrypoint: seeded $name/$base into $dst" >&2
+      elif [ -e "$dst/$name/$base" ]; then
+        echo "entrypoint: $name/$base was seeded by another container" >&2
       else
-        rm -rf "$tmp" 2>/dev/null || true
         echo "entrypoint: could not seed $name/$base into $dst" >&2
       fi
+      if [ -n "$tmp" ]; then rm -rf "$tmp" 2>/dev/null || true; fi
     done
   done
 }

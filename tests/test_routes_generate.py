@@ -42,7 +42,11 @@ def test_headers_and_byte_identical_repeat(client):
     assert first.headers["content-type"] == "image/png"
     assert first.headers["x-seed"] == "42" and first.headers["x-model"] == "dcgan@2"
     assert first.headers["etag"] == second.headers["etag"]
-    assert first.headers["cache-control"].endswith("immutable")
+    # the default model's active version may change: cached a minute, not for ever
+    assert first.headers["cache-control"] == "public, max-age=60"
+    pinned = client.get("/generate?seed=42&model=dcgan@2")
+    assert pinned.content == first.content and pinned.headers["etag"] == first.headers["etag"]
+    assert pinned.headers["cache-control"] == "public, max-age=31536000, immutable"
     # White digits on black: the gaps are black, the tiles are not all black.
     pixels = np.asarray(image(first))
     assert pixels[:, 28:30].max() == 0 and pixels.max() > 0

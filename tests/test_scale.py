@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import grp
 import json
 import os
 import pwd
-import re
 import shutil
 import signal
 import statistics
@@ -33,18 +31,20 @@ import httpx
 import pytest
 
 from app.jobschema import JobState
-from app.jobstore import JobStore
-from tests.conftest import QUIET_TF, ROOT, Server, free_port, service_env, start_server, wait_ready
+from app.jobstore import MIGRATIONS, JobStore
+from tests.conftest import QUIET_TF, Server, free_port, service_env, start_server, wait_ready
+from tests.test_deploy import NGINX, nginx_command, section_commands
 from tests.test_jobstore import check_store
 
 pytestmark = pytest.mark.slow
 TOKEN = "scale-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TINY = {"limit": 256, "batch_size": 64, "epochs": 2}
-# Small, so that a dead worker's job is recovered quickly. Runners beat every third of it; a
-# runner says nothing while it loads an export, which must take less than the rest of it.
-HEARTBEAT_TIMEOUT = 5
-TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "default.conf.template"
+# Small, so that a dead worker's job is recovered quickly, but above what a runner spends holding a
+# job without beating: runners beat every third of it while a trainer runs, not while they load
+# and self-test its export (about 4 s here) or wait for a job folder's lock.
+HEARTBEAT_TIMEOUT = 10
+WORKERS = ["w1", "w2", "w3"]
 
 
 def _postgres_bin(name: str) -> str | None:
@@ -57,9 +57,6 @@ def _postgres_bin(name: str) -> str | None:
 
 
 INITDB = _postgres_bin("initdb")
-NGINX = shutil.which("nginx") or (
-    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
-)
 if INITDB is None or NGINX is None:
     pytest.skip(
         "needs PostgreSQL's initdb and nginx (Debian: apt-get install postgresql nginx); missing: "
@@ -167,7 +164,7 @@ def postgresql(databases: list[str]) -> Iterator[Postgres]:
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[Postgres]:
-    with postgresql(["scale", "store_check", "claims"]) as server:
+    with postgresql(["scale", "store_check", "claims", "empty"]) as server:
         yield server
 
 
@@ -182,6 +179,32 @@ def test_the_job_store_behaves_the_same_on_postgresql(pg):
         JobStore(pg.url("store_check")).close()  # migrating an up-to-date database: nothing to do
     finally:
         store.close()
+
+
+def test_replicas_and_workers_starting_at_once_migrate_a_new_database_once(pg):
+    """Eight processes' first JobStore on an empty database, at the same instant (the compose
+    file's `up`): one creates the schema, the others find it."""
+    gate, made, errors = threading.Barrier(8, timeout=30), [], []
+
+    def start() -> None:
+        gate.wait()
+        try:
+            made.append(JobStore(pg.url("empty")))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert errors == [] and len(made) == 8
+        versions = made[0]._all("SELECT version FROM schema_version ORDER BY version")
+        assert [v["version"] for v in versions] == list(range(1, len(MIGRATIONS) + 1))
+    finally:
+        for store in made:
+            store.close()
 
 
 def race(stores: list[JobStore], job_id: int) -> tuple[dict, dict]:
@@ -259,20 +282,25 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(pg, models_dir, mnist_path, tmp_path_factory) -> Iterator[Cluster]:
-    """Two replicas that run no jobs and one worker, sharing the database and both folders."""
+    """Two replicas that run no jobs and three workers, sharing the database and both folders.
+    Every job below may run on any worker; the last test kills one."""
     root = tmp_path_factory.mktemp("scale")
     env = service_env(root, models_dir, mnist_path, TOKEN) | {
         "DCGAN_DATABASE_URL": pg.url("scale"),
         "DCGAN_RUN_JOBS": "off",
         "DCGAN_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
         "DCGAN_MODELS_POLL_SECONDS": "1",
+        "DCGAN_BATCH_MAX_IMAGES": "64",  # a quicker load-time self-test of each model
     }
+    # Five processes load every active model at start: one generator (dcgan@2) is enough here.
+    shutil.rmtree(Path(env["DCGAN_MODELS_DIR"]) / "cdcgan")
     running = Cluster(env, [start_server(env), start_server(env)])
     try:
-        running.start_worker("w1")
+        for name in WORKERS:
+            running.start_worker(name)
         for proc, url in running.replicas:
             wait_ready(proc, url, timeout=240)
-        running.wait_worker("w1")
+        running.wait_worker(WORKERS[0])
         yield running
     finally:
         for worker in running.workers.values():
@@ -367,7 +395,9 @@ def test_a_job_made_on_one_replica_is_followed_listed_and_served_on_the_other(cl
     done_at = time.monotonic()
     assert states_of(events) == ["queued", "running", "succeeded"], cluster.logs()
     assert_each_claim_ran_one_trainer(events)
-    assert next(e for e in events if e["data"].get("state") == "running")["data"]["worker"] == "w1"
+    assert (
+        next(e for e in events if e["data"].get("state") == "running")["data"]["worker"] in WORKERS
+    )
     assert [e["data"]["epoch"] for e in events if e["event"] == "epoch"] == [1, 2]
 
     # One database: both list the same jobs, in the same states, with the same progress.
@@ -397,73 +427,17 @@ def test_a_job_made_on_one_replica_is_followed_listed_and_served_on_the_other(cl
 
 # -- nginx in front -----------------------------------------------------------------------------
 
-# The official nginx image's /etc/nginx/nginx.conf, with this run's paths: the template's output
-# is included inside http {}, after the same http-level directives the image sets.
-MAIN_CONF = """\
-{user}
-worker_processes 1;
-error_log {work}/error.log notice;
-pid {work}/nginx.pid;
-daemon off;
-
-events {{
-    worker_connections 1024;
-}}
-
-http {{
-    default_type application/octet-stream;
-    log_format main '$remote_addr - $remote_user [$time_local] "$request" '
-                    '$status $body_bytes_sent "$http_referer" '
-                    '"$http_user_agent" "$http_x_forwarded_for" '
-                    'upstream=$upstream_addr cache=$upstream_cache_status';
-    access_log {work}/access.log main;
-    sendfile on;
-    keepalive_timeout 65;
-    client_body_temp_path {work}/client_body_temp;
-    proxy_temp_path {work}/proxy_temp;
-    fastcgi_temp_path {work}/fastcgi_temp;
-    uwsgi_temp_path {work}/uwsgi_temp;
-    scgi_temp_path {work}/scgi_temp;
-    include {work}/conf.d/*.conf;
-}}
-"""
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """What the image's entrypoint does with envsubst: ${NAME} of the given variables only
-    (nginx's own $variables stay)."""
-    for name, value in values.items():
-        template = template.replace("${" + name + "}", value)
-    left = re.findall(r"\$\{\w+\}", template)
-    assert not left, f"the template uses variables nobody sets: {left}"
-    return template
-
 
 @pytest.fixture(scope="module")
 def proxy(cluster) -> Iterator[str]:
-    """nginx on a free loopback port, the two replicas as its upstream; yields its URL."""
+    """nginx from deploy/nginx/templates/default.conf.template on a free loopback port, the two
+    replicas as its upstream; yields its URL."""
+    # Not pytest's tmp_path: its parents are root's alone, and nginx's workers may be `nobody`.
     work = Path(tempfile.mkdtemp(prefix="dcgan-nginx-"))
-    os.chmod(work, 0o755)  # started as root, nginx's workers run as another user
+    work.chmod(0o755)
     port = free_port()
-    user = ""
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        user = f"user {nobody.pw_name} {grp.getgrgid(nobody.pw_gid).gr_name};"
-    (work / "conf.d").mkdir()
-    servers = " ".join(f"server {url.removeprefix('http://')};" for url in cluster.urls)
-    (work / "conf.d" / "default.conf").write_text(
-        render(
-            TEMPLATE.read_text(),
-            {
-                "NGINX_PORT": f"127.0.0.1:{port}",
-                "NGINX_UPSTREAM_SERVERS": servers,
-                "NGINX_CACHE_DIR": str(work / "cache"),
-            },
-        )
-    )
-    conf = work / "nginx.conf"
-    conf.write_text(MAIN_CONF.format(user=user, work=work))
-    command = [NGINX, "-p", str(work), "-c", str(conf), "-e", str(work / "error.log")]
+    upstreams = [url.removeprefix("http://") for url in cluster.urls]
+    command = nginx_command(work, f"127.0.0.1:{port}", upstreams)
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -521,6 +495,20 @@ def test_nginx_balances_caches_seeded_images_only_and_limits_bodies(cluster, pro
     assert unseeded[0].content != unseeded[1].content
     assert generated() == computed + 2  # both computed by a replica
 
+    # The README's check, through nginx: the second of two seeded requests is a HIT.
+    curl = next(c for c in section_commands() if c.startswith("curl "))
+    shown = [
+        subprocess.run(
+            ["bash", "-c", curl.replace("http://127.0.0.1:8000", proxy)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for _ in range(2)
+    ]
+    assert [s.returncode for s in shown] == [0, 0], shown[0].stderr
+    assert "x-cache-status: hit" in shown[1].stdout.lower(), shown[1].stdout
+
     too_big = httpx.post(f"{proxy}/jobs", content=b"x" * 100_000, headers=AUTH, timeout=30)
     assert too_big.status_code == 413 and too_big.headers["server"] == "nginx"
     assert httpx.post(f"{proxy}/jobs", json={"name": "x"}, timeout=30).status_code == 401
@@ -554,9 +542,7 @@ def test_job_events_stream_live_through_nginx(cluster, proxy):
 
 def test_a_dead_workers_job_is_recovered_resumed_and_never_run_twice(cluster):
     a, b = cluster.urls
-    for name in ("w2", "w3"):  # three idle workers: any may claim the job
-        cluster.start_worker(name)
-    for name in ("w2", "w3"):
+    for name in WORKERS:  # three idle workers: any may claim the job
         cluster.wait_worker(name)
     job = create(a, epochs=4)
     running = None

@@ -113,7 +113,13 @@ async def generate(
         small=n * scale**2 <= 16,
     )
     return await _respond(
-        request, spec, seed, seeded, renderer, settings.cache_max_age, if_none_match
+        request,
+        spec,
+        seed,
+        seeded,
+        renderer,
+        _cache_control(seeded, model, settings),
+        if_none_match,
     )
 
 
@@ -186,7 +192,7 @@ async def interpolate(
     )
     spec = ImageSpec(key, version, path, labels, encode, f"image/{format}")
     return await _respond(
-        request, spec, seed_a, True, renderer, settings.cache_max_age, if_none_match
+        request, spec, seed_a, True, renderer, _cache_control(True, model, settings), if_none_match
     )
 
 
@@ -196,13 +202,13 @@ async def _respond(
     seed: int,
     seeded: bool,
     renderer: Renderer,
-    max_age: int,
+    cache_control: str,
     if_none_match: str | None,
 ) -> Response:
     """304, or the rendered image with its caching headers; 503 when the queue is full."""
     headers = {
         "ETag": etag(spec.key),
-        "Cache-Control": f"public, max-age={max_age}, immutable" if seeded else "no-store",
+        "Cache-Control": cache_control,
         "X-Seed": str(seed),
         "X-Model": spec.version.ref,
     }
@@ -219,6 +225,16 @@ async def _respond(
     except ClientGone:
         return Response(status_code=499)  # nobody reads it; logs and metrics do
     return Response(body, media_type=spec.media_type, headers=headers)
+
+
+def _cache_control(seeded: bool, model: str | None, settings) -> str:
+    """A seeded image of `name@version` never changes; of `name` (or the default model), only
+    until another version is activated; an unseeded one is never asked for again."""
+    if not seeded:
+        return "no-store"
+    if model and "@" in model:
+        return f"public, max-age={settings.cache_max_age}, immutable"
+    return f"public, max-age={settings.cache_max_age_unpinned}"
 
 
 async def _disconnected(request: Request) -> None:
