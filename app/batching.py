@@ -51,32 +51,40 @@ class Batcher:
     """
 
     def __init__(
-        self, max_images: int, max_wait_ms: float, max_queue_seconds: float, metrics: Metrics
+        self,
+        max_images: int,
+        max_wait_ms: float,
+        max_queue_seconds: float,
+        metrics: Metrics,
+        calls: int = 2,
     ):
         self.max_images, self.max_wait = max_images, max_wait_ms / 1000
         self.max_queue_seconds, self.metrics = max_queue_seconds, metrics
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        # One thread: TensorFlow already spreads a call over the cores.
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="generator")
+        # Calls at once: TensorFlow spreads each over the cores, but a second call fills the
+        # gaps of the first (its small ops, its Python), and the next batch forms meanwhile.
+        self._executor = ThreadPoolExecutor(calls, thread_name_prefix="generator")
+        self._slots = asyncio.Semaphore(calls)
+        self._calls: set[asyncio.Task] = set()
         self._task: asyncio.Task | None = None
         self._last_batch_requests = 1
         self._queued_seconds = 0.0  # estimated work waiting
-        self._busy_until = 0.0  # when the running call should end (monotonic)
-        self._speed = 1.0  # real / estimated seconds, smoothed
+        self._in_flight = 0.0  # estimated work of the calls running
+        self._speed = 1.0  # real / estimated seconds of a call, smoothed
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="batcher")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, *self._calls):
+            if task:
+                task.cancel()
+        await asyncio.gather(*filter(None, (self._task, *self._calls)), return_exceptions=True)
         self._executor.shutdown(wait=True)
 
     def wait_seconds(self) -> float:
         """How long a request queued now would wait for the generator, by estimate."""
-        running = max(self._busy_until - time.monotonic(), 0.0)
-        return running + self._queued_seconds * self._speed
+        return (self._in_flight + self._queued_seconds) * self._speed
 
     async def generate(
         self, generator: Generator, noise: np.ndarray, labels: np.ndarray | None
@@ -95,16 +103,23 @@ class Batcher:
         return await future
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         carry: _Item | None = None
         while True:
+            await self._slots.acquire()  # what queues while all calls run joins the next batch
             first = carry or await self._next()
             batch, carry = await self._collect(first)
             self._last_batch_requests = len(batch)
             self.metrics.queue_depth.set(self._queue.qsize())
+            call = asyncio.create_task(self._compute(batch))
+            self._calls.add(call)
+            call.add_done_callback(self._calls.discard)
+
+    async def _compute(self, batch: list[_Item]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
             for generator, items in _by_generator(batch):
                 estimate = sum(item.seconds for item in items)
-                self._busy_until = time.monotonic() + estimate * self._speed
+                self._in_flight += estimate
                 started = time.monotonic()
                 try:
                     pixels = await loop.run_in_executor(self._executor, _call, generator, items)
@@ -115,7 +130,7 @@ class Batcher:
                             item.future.set_exception(exc)
                     continue
                 finally:
-                    self._busy_until = 0.0
+                    self._in_flight -= estimate
                 real = (time.monotonic() - started) / max(estimate, 1e-6)
                 self._speed = 0.8 * self._speed + 0.2 * min(max(real, 0.2), 20.0)
                 self.metrics.observe_batch(generator.ref, len(items), len(pixels))
@@ -124,6 +139,8 @@ class Batcher:
                     if not item.future.done():  # the client may have gone away
                         item.future.set_result(pixels[start : start + len(item.noise)])
                     start += len(item.noise)
+        finally:
+            self._slots.release()
 
     async def _next(self) -> _Item:
         """The next queued request whose client still waits."""

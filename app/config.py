@@ -26,9 +26,14 @@ class Settings(BaseSettings):
     keep_alive_timeout: float = Field(
         5, gt=0, description="dcgan-serve: seconds an idle keep-alive connection stays open"
     )
-    batch_max_images: int = Field(256, ge=1, description="most images in one generator call")
+    batch_max_images: int = Field(
+        64, ge=1, description="most images a batch gathers (a larger request goes alone)"
+    )
+    generator_calls: int = Field(
+        2, ge=1, description="generator calls at once; a second fills the idle moments of the first"
+    )
     batch_max_wait_ms: float = Field(
-        3.0, ge=0, description="how long a batch waits for more when requests are queued"
+        0.0, ge=0, description="how long a batch waits for more when requests are queued"
     )
     precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto",
@@ -78,3 +83,4 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(65536, ge=1024, description="largest request body; 413 after")
     mnist_path: Path | None = Field(None, description="MNIST for training jobs (else MNIST_PATH)")
     log_level: str = Field("info", description="logging level")
+    access_log: bool = Field(True, description="dcgan-serve: a log line per request")

@@ -177,7 +177,10 @@ class Generator:
 
     def estimate(self, n: int) -> float:
         """Seconds that n images take, by the self-test's timings (the batcher admits by it)."""
-        return self._cost[n] if n < len(self._cost) else n * self._seconds_alone
+        if not self._cost:
+            return n * self._seconds_alone
+        most = len(self._cost) - 1
+        return (n // most) * self._cost[most] + self._cost[n % most]
 
     def __call__(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """uint8 pixels for these rows; labels are used only by conditional models."""
@@ -187,10 +190,12 @@ class Generator:
         """The float images [N, 28, 28, 1] in [-1, 1] that the pixels are rounded from."""
         n = len(noise)
         labels = np.zeros(n, np.int32) if labels is None else labels.astype(np.int32)
-        if not self.sizes or n > len(self._plan) - 1:
+        if not self.sizes:
             return self._per_image(noise, labels).numpy()
+        most = len(self._plan) - 1  # more rows than the plan covers: its largest call, repeated
+        calls = [most] * (n // most) + list(self._plan[n % most]) if n > most else self._plan[n]
         parts, start = [], 0
-        for size in self._plan[n]:
+        for size in calls:
             chunk_noise, chunk_labels = noise[start : start + size], labels[start : start + size]
             if len(chunk_noise) < size:  # the last call padded to a verified size
                 pad = size - len(chunk_noise)

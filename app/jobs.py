@@ -96,10 +96,7 @@ class Jobs:
         return path
 
     def samples(self, job_id: int) -> list[Path]:
-        frames = self.paths(self.get(job_id)["id"]).samples()
-        if not frames:
-            raise NoSuchJob(f"job {job_id} has finished no epoch yet")
-        return frames
+        return self.paths(self.get(job_id)["id"]).samples()
 
     # -- acting --------------------------------------------------------------------------------
 

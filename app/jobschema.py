@@ -40,7 +40,8 @@ class JobParams(BaseModel):
     """A training run. Every field but `name` and `activate` is the trainer flag of its name
     (`batch_size` -> `--batch-size`). The dataset is the server's; clients never pass paths."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: JSON's true is not an epoch count, nor "5" a seed
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     name: str = Field(
         pattern=f"^{NAME_PATTERN}$",

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from app.generator import Generator, NotExact, Options, fingerprint
+from app.modelsdir import saved_model_dir
 
 log = logging.getLogger("app")
 DEFAULT_OPTIONS = Options()
@@ -94,15 +95,6 @@ def read_info(model: ModelVersion) -> None:
         model.info = json.loads((model.path / "model.json").read_text())
     except (OSError, ValueError) as exc:
         model.status, model.error = "failed", f"{type(exc).__name__}: {exc}"
-
-
-def saved_model_dir(version_dir: Path) -> Path:
-    """The SavedModel of an export: the version folder itself (TF Serving's layout), or its
-    `saved_model/` subfolder in exports made before that layout."""
-    if (version_dir / "saved_model.pb").exists() or not (version_dir / "saved_model").is_dir():
-        return version_dir
-    log.info("%s: older export layout, SavedModel in saved_model/", version_dir)
-    return version_dir / "saved_model"
 
 
 def load_version(

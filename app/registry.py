@@ -11,7 +11,9 @@ a thread.
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import ctypes
+import gc
 import logging
 import shutil
 import time
@@ -19,10 +21,10 @@ from pathlib import Path
 
 from app.generator import Options
 from app.loading import DEFAULT_OPTIONS, ModelVersion, load_version, read_info
-from app.names import RESERVED, is_model_name, parse_ref
+from app.modelsdir import ACTIVE_FILE, discover, read_active, write_active
+from app.names import parse_ref
 
 log = logging.getLogger("app")
-ACTIVE_FILE = "active.json"
 
 
 class UnknownModel(LookupError):
@@ -120,11 +122,13 @@ class ModelRegistry:
 
     async def _refresh(self) -> None:
         on_disk = await asyncio.to_thread(discover, self.models_dir)
+        gone = 0
         for name in list(self.versions):
             for version in list(self.versions[name]):
                 if (name, version) not in on_disk:
                     log.info("%s@%d is gone from %s: unloaded", name, version, self.models_dir)
                     self.versions[name].pop(version).unload()
+                    gone += 1
             if not self.versions[name]:
                 del self.versions[name]
                 self.active.pop(name, None)
@@ -135,6 +139,8 @@ class ModelRegistry:
                 self._put(model)
         for name in list(self.versions):
             await self._choose_active(name)
+        if gone:
+            release_memory()
         if self.active and self.default not in self.active:
             fallback = sorted(self.active)[0]
             log.warning("default model %r is not servable; using %r", self.default, fallback)
@@ -177,9 +183,12 @@ class ModelRegistry:
             for v, m in versions.items()
             if m.status == "ready" and self.active.get(name) != v
         ]
-        for model in sorted(idle, key=lambda m: m.last_used)[: max(len(idle) - self.max_idle, 0)]:
+        evicted = sorted(idle, key=lambda m: m.last_used)[: max(len(idle) - self.max_idle, 0)]
+        for model in evicted:
             log.info("unloading %s (not active, least recently used)", model.ref)
             model.unload()
+        if evicted:
+            release_memory()
 
     # -- changing ------------------------------------------------------------------------------
 
@@ -221,30 +230,9 @@ class ModelRegistry:
         await self.refresh()
 
 
-def discover(models_dir: Path) -> dict[tuple[str, int], Path]:
-    """(name, version) -> folder, for every models_dir/NAME/VERSION with an integer VERSION
-    under a servable NAME (the evaluation classifier's folder is not a generator)."""
-    found = {}
-    if not models_dir.is_dir():
-        return found
-    for name_dir in models_dir.iterdir():
-        if not name_dir.is_dir() or not is_model_name(name_dir.name) or name_dir.name in RESERVED:
-            continue
-        for version_dir in name_dir.iterdir():
-            if version_dir.is_dir() and version_dir.name.isdigit() and int(version_dir.name) > 0:
-                found[name_dir.name, int(version_dir.name)] = version_dir
-    return found
-
-
-def read_active(name_dir: Path) -> int | None:
-    try:
-        return int(json.loads((name_dir / ACTIVE_FILE).read_text())["version"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def write_active(name_dir: Path, version: int) -> None:
-    """Atomically, so a replica reading it never sees half a file."""
-    tmp = name_dir / f".{ACTIVE_FILE}.tmp"
-    tmp.write_text(json.dumps({"version": version}) + "\n")
-    tmp.replace(name_dir / ACTIVE_FILE)
+def release_memory() -> None:
+    """Free what unloaded versions held now: a SavedModel's objects form reference cycles, which
+    only a full collection frees, and glibc keeps freed memory until asked to return it."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.jobs import Jobs
 from app.jobschema import JobParams, JobState, project
-from app.registry import ModelRegistry, read_active, write_active
+from app.modelsdir import read_active, write_active
+from app.registry import ModelRegistry
 from app.runpaths import JobPaths
 from app.trainer import (
     exit_reason,

@@ -67,6 +67,7 @@ def serve(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level,
+        access_log=settings.access_log,
         http=HttpProtocol,
         limit_concurrency=settings.limit_concurrency,
         timeout_keep_alive=settings.keep_alive_timeout,

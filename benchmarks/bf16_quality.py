@@ -25,7 +25,8 @@ import json, sys
 import numpy as np
 from pathlib import Path
 from app.generator import Options, configure_precision
-from app.registry import ModelRegistry, discover
+from app.modelsdir import discover
+from app.registry import ModelRegistry
 
 models, precision, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 samples = int(sys.argv[4])

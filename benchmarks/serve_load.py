@@ -231,14 +231,15 @@ def main() -> None:
     env = {
         "DCGAN_MODELS_DIR": str(args.models_dir),
         "DCGAN_PRECISION": args.precision,
+        "DCGAN_ACCESS_LOG": "false",
+        "DCGAN_LOG_LEVEL": "warning",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     bare_before = {n: bare_rate(saved_model, n, args.seconds / 2) for n in (16, 1)}
     base = 1  # every row and server its own seeds: no cache hits from an earlier row
     results = {}
     for name, command in (
-        ("service", [sys.executable, "-m", "uvicorn", "app.main:app", "--log-level", "warning",
-                     "--no-access-log", "--port"]),
+        ("service", [sys.executable, "-m", "app.server", "--port"]),
         ("plain wrapper", [sys.executable, "-c", PLAIN_WRAPPER, str(saved_model)]),
     ):  # fmt: skip
         print(f"{name}:", flush=True)

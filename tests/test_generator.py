@@ -37,16 +37,16 @@ def test_to_pixels_maps_minus_one_to_black_and_one_to_white():
 def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
     generator = load(models_dir, name)
     rng = np.random.default_rng(11)
-    noise = rng.standard_normal((64, 100)).astype(np.float32)
-    labels = rng.integers(0, 10, 64).astype(np.int32)
+    noise = rng.standard_normal((150, 100)).astype(np.float32)
+    labels = rng.integers(0, 10, 150).astype(np.int32)
     alone = generator._per_image(noise, labels).numpy()
     for size in generator.sizes:
         rows = 64 - 64 % size
         np.testing.assert_array_equal(
             floats(generator, noise[:rows], labels[:rows], size), alone[:rows]
         )
-    # whatever the plan (sizes, padding), the pixels are those of the images alone
-    for n in (1, 3, 5, 17, 64):
+    # whatever the plan (sizes, padding, more rows than it covers), the images alone's pixels
+    for n in (1, 3, 5, 17, 64, 150):
         np.testing.assert_array_equal(generator(noise[:n], labels[:n]), to_pixels(alone[:n]))
 
 

@@ -27,3 +27,12 @@ def test_gif_goes_there_and_back():
     frames = np.stack([np.full((28, 28), 25 * i, np.uint8) for i in range(8)])
     gif = Image.open(io.BytesIO(gif_bytes(frames, 2)))
     assert gif.n_frames == 14 and gif.size == (56, 56) and gif.info["loop"] == 0
+
+
+def test_png_decodes_to_the_canvas_and_is_a_valid_file():
+    canvas = np.random.default_rng(1).integers(0, 256, (37, 53), dtype=np.uint8)
+    png = grid_png(canvas[None], cols=1, scale=1)
+    img = Image.open(io.BytesIO(png))
+    img.verify()  # the chunks' CRCs
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), canvas)
+    assert grid_png(canvas[None], 1, 1) == png  # deterministic

@@ -38,6 +38,7 @@ class JobPage(BaseModel):
     dependencies=[Depends(require_token)],
     responses=AUTH
     | {
+        400: {"description": "The body is not JSON (e.g. not UTF-8)."},
         413: {"description": "The body is too large."},
         422: {"description": "A field is missing or invalid."},
         429: {"description": "Too many jobs are queued: retry after `Retry-After` seconds."},
@@ -80,17 +81,17 @@ async def events(
     job_id: Annotated[int, Depends(existing_job)],
     jobs: JobsDep,
     last_event_id: Annotated[
-        int | None,
+        int,
         Header(
             ge=0,
             le=2**53,
             description="Resend only events after this id (sent by EventSource on reconnection).",
         ),
-    ] = None,
+    ] = 0,
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: the trainer's events and state changes, each with an id; the
     stream ends with the job (a finished job replays its history)."""
-    async for event_id, kind, data in jobs.follow(job_id, last_event_id or 0):
+    async for event_id, kind, data in jobs.follow(job_id, last_event_id):
         yield ServerSentEvent(id=str(event_id), event=kind, data=data)
 
 
@@ -111,11 +112,17 @@ async def sample(
 @router.get(
     "/{job_id}/progress.gif",
     response_class=Response,
-    responses={200: {"content": {"image/gif": {}}}, 404: {"description": "No job or no epochs."}},
+    responses={
+        200: {"content": {"image/gif": {}}},
+        404: {"description": "No such job."},
+        409: {"description": "The job has finished no epoch yet."},
+    },
 )
 async def gif(job_id: JobId, jobs: JobsDep) -> Response:
     """The epochs' sample grids so far, as an animation."""
     frames = _call(jobs.samples, job_id)
+    if not frames:
+        raise HTTPException(409, f"job {job_id} has finished no epoch yet")
     return Response(await run_in_threadpool(progress_gif, frames), media_type="image/gif")
 
 

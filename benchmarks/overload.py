@@ -1,0 +1,198 @@
+"""The service under abuse: a huge unauthenticated body, overload with impatient clients, model
+versions activated and deleted over and over, and a trainer killed with SIGKILL.
+
+    python benchmarks/overload.py [--models-dir models] [--seconds 20]
+
+Starts `dcgan-serve` on loopback with a token and a copy of the models folder, and prints:
+1. RSS before and after a 256 MB POST /jobs without the token (and its status);
+2. 64 clients asking for n=256 with fresh seeds, each giving up after 3 s, for --seconds: the
+   share of answers that are 200 or 503-with-Retry-After within 3 s, then the latency of one
+   n=1 request sent right after;
+3. RSS across 20 activations of new versions of one name, each followed by deleting the old one;
+4. with MNIST: a job killed with SIGKILL after its first checkpoint, resumed: the epochs it lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve_load import free_port, machine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "overload-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+FINAL = ("succeeded", "failed", "cancelled", "interrupted")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start(models: Path, data: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DCGAN_MODELS_DIR": str(models),
+        "DCGAN_DATA_DIR": str(data),
+        "DCGAN_API_TOKEN": TOKEN,
+        "DCGAN_ACCESS_LOG": "false",
+        "DCGAN_LOG_LEVEL": "warning",
+        "DCGAN_MODELS_POLL_SECONDS": "0.5",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    command = [sys.executable, "-m", "app.server", "--port", str(port)]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/readyz").status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("the service did not become ready")
+
+
+def huge_body(proc: subprocess.Popen, url: str) -> None:
+    def chunks():
+        block = b" " * 2**20
+        for _ in range(256):
+            yield block
+
+    before = rss_mib(proc.pid)
+    try:
+        status = httpx.post(f"{url}/jobs", content=chunks(), timeout=60).status_code
+    except httpx.TransportError as exc:  # refused before the client finished sending
+        status = f"connection closed ({type(exc).__name__})"
+    after = rss_mib(proc.pid)
+    print(f"256 MB POST /jobs without a token: {status}; RSS {before:.0f} -> {after:.0f} MiB "
+          f"({after - before:+.1f} MiB)")  # fmt: skip
+
+
+async def impatient(url: str, seconds: float) -> None:
+    outcomes = {"200": 0, "503 with Retry-After": 0, "other": 0, "gave up (3 s)": 0}
+    seeds = iter(range(10**9))
+    deadline = time.monotonic() + seconds
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=3) as http:
+            while time.monotonic() < deadline:
+                try:
+                    r = await http.get(f"/generate?n=256&seed={next(seeds)}")
+                except httpx.TimeoutException:
+                    outcomes["gave up (3 s)"] += 1
+                    continue
+                if r.status_code == 200:
+                    outcomes["200"] += 1
+                elif r.status_code == 503 and "retry-after" in r.headers:
+                    outcomes["503 with Retry-After"] += 1
+                    await asyncio.sleep(min(float(r.headers["retry-after"]), 1.0))
+                else:
+                    outcomes["other"] += 1
+
+    await asyncio.gather(*(client() for _ in range(64)))
+    total = sum(outcomes.values())
+    good = outcomes["200"] + outcomes["503 with Retry-After"]
+    print(f"64 clients, n=256, giving up after 3 s, {seconds:.0f} s: {total} requests, {outcomes}; "
+          f"200 or 503 within 3 s: {good / max(total, 1):.1%}")  # fmt: skip
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        r = await http.get("/generate?n=1&seed=123456789")
+    print(
+        f"then one n=1 request: {r.status_code} in {(time.perf_counter() - started) * 1000:.0f} ms"
+    )
+
+
+def versions(url: str, name: str) -> set[int]:
+    body = httpx.get(f"{url}/models/{name}").json()
+    return {v["version"] for v in body["versions"]}
+
+
+def churn(proc: subprocess.Popen, url: str, models: Path, rounds: int = 20) -> None:
+    """New versions of `churn` appear in the folder, get activated and used; the old go."""
+    source = max((models / "dcgan").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0)
+    shutil.copytree(source, models / "churn" / "1")
+    while httpx.get(f"{url}/models/churn").json().get("active_version") != 1:
+        time.sleep(0.2)
+    httpx.get(f"{url}/generate?model=churn&n=16&seed=1").raise_for_status()
+    start_rss = rss_mib(proc.pid)
+    for version in range(2, rounds + 2):
+        shutil.copytree(source, models / "churn" / f".tmp{version}")
+        (models / "churn" / f".tmp{version}").rename(models / "churn" / str(version))
+        while version not in versions(url, "churn"):
+            time.sleep(0.1)
+        httpx.post(
+            f"{url}/models/churn/{version}/activate", headers=AUTH, timeout=60
+        ).raise_for_status()
+        httpx.get(f"{url}/generate?model=churn&n=16&seed=1").raise_for_status()
+        httpx.delete(f"{url}/models/churn/{version - 1}", headers=AUTH).raise_for_status()
+    end_rss = rss_mib(proc.pid)
+    print(f"{rounds} activations of churn, each deleting the one before: RSS {start_rss:.0f} -> "
+          f"{end_rss:.0f} MiB ({end_rss - start_rss:+.1f} MiB); versions left "
+          f"{sorted(versions(url, 'churn'))}")  # fmt: skip
+
+
+def killed_job(url: str) -> None:
+    """A job killed with SIGKILL after its first epoch, then resumed: what it loses."""
+    body = {"name": "killed", "epochs": 3, "limit": 2048, "batch_size": 64}
+    job = httpx.post(f"{url}/jobs", json=body, headers=AUTH).json()
+    pid = None
+    with httpx.stream("GET", f"{url}/jobs/{job['id']}/events", timeout=300) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:") and '"pid"' in line:
+                pid = json.loads(line[5:])["pid"]
+            if line.startswith("event: checkpoint"):
+                break  # the first epoch is done and saved
+    os.kill(pid, signal.SIGKILL)
+    while (failed := httpx.get(f"{url}/jobs/{job['id']}").json())["state"] == "running":
+        time.sleep(0.2)
+    httpx.post(f"{url}/jobs/{job['id']}/resume", headers=AUTH).raise_for_status()
+    while (done := httpx.get(f"{url}/jobs/{job['id']}").json())["state"] not in FINAL:
+        time.sleep(0.5)
+    text = httpx.get(f"{url}/jobs/{job['id']}/events", timeout=10).text
+    starts = [json.loads(line[5:]) for line in text.splitlines() if '"start_epoch"' in line]
+    print(f"job killed with SIGKILL after its first checkpoint: {failed['state']} "
+          f"({failed['error']}); resumed at epoch {starts[-1]['start_epoch']}; "
+          f"ended {done['state']}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    print(machine())
+    with tempfile.TemporaryDirectory() as tmp:
+        models = Path(tmp) / "models"
+        shutil.copytree(args.models_dir, models)
+        proc, url = start(models, Path(tmp) / "data")
+        try:
+            huge_body(proc, url)
+            asyncio.run(impatient(url, args.seconds))
+            churn(proc, url, models)
+            if os.environ.get("MNIST_PATH"):
+                killed_job(url)
+            else:
+                print("no MNIST_PATH: the killed-job measurement is skipped")
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()
