@@ -13,6 +13,9 @@ from tests.conftest import QUIET_TF, ROOT, free_port, service_env, start_server,
 from training.cli import build_parser
 
 README = (ROOT / "README.md").read_text()
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
+TRAINING = (ROOT / "docs" / "training.md").read_text()
+BENCHMARKS = (ROOT / "docs" / "benchmarks.md").read_text()
 TOKEN = "readme-token"
 
 
@@ -56,7 +59,7 @@ def test_every_curl_example_runs(models_dir, mnist_path, tmp_path):
 
 
 def test_configuration_table_lists_every_setting_with_its_default():
-    rows = dict(re.findall(r"^\| `DCGAN_(\w+)` \| `?([^`|]+?)`? \|", README, re.M))
+    rows = dict(re.findall(r"^\| `DCGAN_(\w+)` \| `?([^`|]+?)`? \|", CONFIGURATION, re.M))
     for name, field in Settings.model_fields.items():
         assert name.upper() in rows, f"DCGAN_{name.upper()} missing from the README"
         default = "unset" if field.default is None else str(field.default)
@@ -64,10 +67,30 @@ def test_configuration_table_lists_every_setting_with_its_default():
 
 
 def test_training_flag_table_matches_the_cli():
-    documented = set(re.findall(r"^\| `(--[a-z0-9-]+)", README, re.M))
-    documented |= set(re.findall(r"`, `(--[a-z0-9-]+)` \|", README))  # "--a`, `--b" rows
+    documented = set(re.findall(r"^\| `(--[a-z0-9-]+)", TRAINING, re.M))
+    documented |= set(re.findall(r"`, `(--[a-z0-9-]+)` \|", TRAINING))  # "--a`, `--b" rows
     actual = {o for a in build_parser()._actions for o in a.option_strings if o.startswith("--")}
     assert documented == actual - {"--help"}
+
+
+def test_readme_is_short_and_for_users():
+    assert len(README.splitlines()) <= 200
+    for word in ("session", "issue", "target"):
+        assert word not in README.lower(), word
+    for link in re.findall(r"\]\((docs/[^)#]+)", README):
+        assert (ROOT / link).exists(), link
+
+
+def test_readme_benchmark_rows_are_the_benchmarks_printout():
+    """The README's rows are copied from the printout kept in docs/benchmarks.md."""
+    rows = [
+        line
+        for line in README.splitlines()
+        if line.startswith("| unique") or line.startswith("| repeated")
+    ]
+    assert rows
+    for row in rows:
+        assert row in BENCHMARKS, row
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
