@@ -183,7 +183,9 @@ class JobRunner:
     ) -> None:
         export = next((e for e in reversed(events) if e.get("event") == "export"), None)
         cancelled = bool(self.store.get(job_id)["cancel_requested"])
-        if status != 0:
+        if cancelled and status == -signal.SIGTERM:  # stopped before it could catch the signal
+            self.jobs.set_state(job_id, JobState.CANCELLED)
+        elif status != 0:
             self.jobs.set_state(
                 job_id, JobState.FAILED, exit_reason(status or 0, paths.stderr, events)
             )

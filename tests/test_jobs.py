@@ -87,3 +87,20 @@ def test_an_export_that_fails_to_load_never_replaces_the_active_model(tmp_path, 
     assert registry.active["dcgan"] == 2
     assert registry.versions["dcgan"][3].status == "failed"
     assert job["state"] == "failed" and job["error"].startswith("export dcgan@3 failed to load")
+
+
+def test_the_job_queue_cap_is_a_429_with_retry_after(settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    capped = settings.model_copy(
+        update={"data_dir": tmp_path, "max_queued_jobs": 1, "run_jobs": "off", "api_token": "t"}
+    )
+    with TestClient(create_app(capped)) as client:
+        auth = {"Authorization": "Bearer t"}
+        assert client.post("/jobs", json={"name": "a"}, headers=auth).status_code == 202
+        full = client.post("/jobs", json={"name": "b"}, headers=auth)
+        assert full.status_code == 429 and full.headers["retry-after"] == "60"
+        assert "queued" in full.json()["detail"]
+        assert client.get("/jobs").json()["total"] == 1

@@ -1,7 +1,12 @@
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from app.jobschema import JobParams
+from app.modelsdir import discover
 from app.names import REF_PATTERN, is_model_name, name_problem, parse_ref
 
 
@@ -22,3 +27,18 @@ def test_names_nobody_could_ask_for(name):
 def test_refs():
     assert parse_ref("dcgan") == ("dcgan", None) and parse_ref("dcgan@12") == ("dcgan", 12)
     assert not re.match(REF_PATTERN, "dcgan@0") and not re.match(REF_PATTERN, "dcgan@")
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.from_regex(r"\A[a-z0-9_-]{0,41}\Z"))
+def test_a_name_post_jobs_accepts_is_one_the_registry_serves(tmp_path_factory, name):
+    """What the jobs API accepts, the models folder's reader finds again (after a restart)."""
+    try:
+        JobParams(name=name)
+    except ValidationError:
+        assert name_problem(name)
+        return
+    models = tmp_path_factory.mktemp("models")
+    (models / name / "1").mkdir(parents=True)
+    assert discover(models) == {(name, 1): models / name / "1"}
+    assert re.match(REF_PATTERN, name) and re.match(REF_PATTERN, f"{name}@1")

@@ -37,9 +37,32 @@ def test_models_shows_metrics_written_after_start(settings, tmp_path):
         assert "metrics" not in client.get("/models/dcgan").json()["versions"][0]["model_json"]
         path = tmp_path / "dcgan" / "2" / "model.json"
         info = json.loads(path.read_text()) | {"metrics": {"fid_mnist": 12.5}}
+        info["noise_dim"] = 5  # anything but the metrics: not what the loaded generator takes
+        info["dataset"] = {"source": "/srv/secret/place/mnist.npz", "train_images": 10}
         path.write_text(json.dumps(info))  # as `python -m training.evaluate` does
         shown = client.get("/models/dcgan").json()["versions"][0]["model_json"]
-        assert shown["metrics"] == {"fid_mnist": 12.5}
+        assert shown["metrics"] == {"fid_mnist": 12.5} and shown["noise_dim"] == 100
+        assert client.get("/generate?n=2&seed=1").status_code == 200
+
+
+def test_models_show_no_server_paths(settings, tmp_path):
+    import json
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    shutil.copytree(settings.models_dir / "dcgan", tmp_path / "dcgan")
+    path = tmp_path / "dcgan" / "2" / "model.json"
+    info = json.loads(path.read_text()) | {"dataset": {"source": "/srv/secret/mnist.npz"}}
+    path.write_text(json.dumps(info))
+    (tmp_path / "dcgan" / "3").mkdir()  # fails to load, with a path in its error
+    copy = settings.model_copy(update={"models_dir": tmp_path})
+    with TestClient(create_app(copy)) as client:
+        text = client.get("/models").text
+        assert "/srv/secret" not in text and str(tmp_path) not in text
+        assert "…/mnist.npz" in text
 
 
 def test_each_version_says_how_it_generates_in_models_and_metrics(client):

@@ -1,0 +1,31 @@
+"""Loading one export: both folder layouts, and answers without server paths."""
+
+import logging
+import shutil
+
+from app.generator import Options
+from app.loading import load_version, redact
+
+
+def test_an_export_in_the_older_layout_loads_and_says_so(models_dir, tmp_path, caplog):
+    old = tmp_path / "dcgan" / "1"
+    shutil.copytree(models_dir / "dcgan" / "1", old)
+    (old / "saved_model").mkdir()
+    for part in ("saved_model.pb", "variables", "fingerprint.pb", "assets"):
+        if (old / part).exists():
+            (old / part).rename(old / "saved_model" / part)
+    with caplog.at_level(logging.INFO, logger="app"):
+        model = load_version("dcgan", 1, old, Options(max_rows=16))
+    assert model.status == "ready", model.error
+    assert "older export layout" in caplog.text
+    new = load_version("dcgan", 1, models_dir / "dcgan" / "1", Options(max_rows=16))
+    assert new.fingerprint == model.fingerprint  # the same weights, the same bytes
+
+
+def test_paths_are_reduced_to_their_last_part():
+    assert redact("No such file: /srv/models/x/1/model.json") == "No such file: …/model.json"
+    assert (
+        redact("../data/mnist.npz and keras.datasets.mnist")
+        == "…/mnist.npz and keras.datasets.mnist"
+    )
+    assert redact("3/4 of 10.5/2") == "3/4 of 10.5/2"  # not paths
