@@ -96,7 +96,7 @@ class Floats:
         return self.generator.images(noise, labels)
 
 
-@settings(max_examples=int(os.environ.get("DCGAN_TEST_EXAMPLES", 25)), deadline=None)
+@settings(max_examples=int(os.environ.get("DCGAN_TEST_EXAMPLES", 15)), deadline=None)
 @given(requests=REQUESTS)
 def test_any_mix_of_concurrent_requests_gets_the_images_each_gets_alone(generators, requests):
     def inputs(name, n, seed):

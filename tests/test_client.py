@@ -155,6 +155,7 @@ def test_sse_parser_dispatches_only_complete_events():
     assert len(items) == 2
 
 
+@pytest.mark.slow
 def test_unreachable_url_is_one_line_and_bad_usage_exits_2():
     script = Path(sys.executable).with_name("dcgan-digits")
     assert script.exists(), "the dcgan-digits script is missing: pip install -e ."

@@ -70,6 +70,7 @@ def test_committed_classifier_reaches_99_percent(mnist_path):
     assert (predicted == mnist.y_test).mean() >= 0.99
 
 
+@pytest.mark.slow
 def test_cli_writes_metrics_into_model_json(tmp_path, models_dir, mnist_path, capsys):
     import shutil
 

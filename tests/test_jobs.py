@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from app.config import Settings
+from app.generator import Options
 from app.jobs import JobConflict, Jobs, NoSuchJob, QueueFull
 from app.jobschema import JobParams, JobState
 from app.jobstore import JobStore
@@ -75,7 +76,7 @@ def test_an_export_that_fails_to_load_never_replaces_the_active_model(tmp_path, 
 
     async def scenario():
         settings = Settings(models_dir=tmp_path / "models", data_dir=tmp_path / "data")
-        registry = ModelRegistry(settings.models_dir, "dcgan")
+        registry = ModelRegistry(settings.models_dir, "dcgan", Options(max_rows=16))
         await registry.refresh()
         jobs = Jobs(JobStore(tmp_path / "data" / "jobs.db"), settings.data_dir, 5)
         runner = JobRunner(jobs, settings, registry, "test", serving=True)

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from app.generation import labels_for, noise_for
+from app.generator import Options
 from app.registry import ModelRegistry
 from tests.conftest import ROOT
 from training.data import scale_images
@@ -20,7 +21,7 @@ MODELS = ROOT / "models"
 
 @pytest.fixture(scope="module")
 def registry():
-    registry = ModelRegistry(MODELS, "dcgan")
+    registry = ModelRegistry(MODELS, "dcgan", Options(max_rows=16))  # a quick self-test
     asyncio.run(registry.refresh())
     return registry
 

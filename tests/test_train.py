@@ -179,6 +179,7 @@ def test_mirrored_strategy_over_two_logical_cpus_runs_a_step():
     assert "replicas 2" in done.stdout
 
 
+@pytest.mark.slow
 def test_ema_resumes_exactly(tmp_path, mnist_path):
     """Two epochs in one go, or one epoch and a resume: the same EMA (and generator) weights."""
     from training.config import TrainConfig
