@@ -103,7 +103,9 @@ class Jobs:
     def create(self, params: JobParams) -> dict:
         """Queue a job; raises QueueFull beyond max_queued waiting jobs."""
         job = self.store.create(params.model_dump(), self.max_queued)
-        self.emit(job["id"], "state", {"state": JobState.QUEUED, **self.flags(job["id"], "queued")})
+        self.emit(
+            job["id"], "state", {"state": JobState.QUEUED, **self.flags(job["id"], JobState.QUEUED)}
+        )
         self.wake_runner()
         return self.public(job)
 

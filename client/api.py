@@ -16,7 +16,6 @@ from client import sse
 
 log = logging.getLogger("client")
 DEFAULT_URL = "http://127.0.0.1:8000"
-FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
 
 
 class ApiError(Exception):
@@ -208,4 +207,4 @@ def _given(**params: Any) -> dict:
 
 
 def _final(event: sse.Event) -> bool:
-    return event.event == "state" and event.json().get("state") in FINISHED
+    return event.event == "state" and bool(event.json().get("finished"))

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from client.api import FINISHED, ApiError, Client, Image
+from client.api import ApiError, Client, Image
 from client.display import FollowView, jobs_table, models_table
 
 PROG = "dcgan-digits"
@@ -165,7 +165,7 @@ def cmd_cancel(client: Client, args: argparse.Namespace) -> int:
 def cmd_resume(client: Client, args: argparse.Namespace) -> int:
     """Resume a job; print it, or follow only the resumed run's events."""
     after = 0
-    if args.follow and client.get_job(args.id)["state"] in FINISHED:
+    if args.follow and client.get_job(args.id)["finished"]:
         history = list(client.events(args.id))  # a finished job's stream replays and ends
         after = history[-1].id if history else 0
     job = client.resume_job(args.id)
@@ -194,8 +194,7 @@ def follow(client: Client, job_id: int, after: int = 0) -> int:
             view.show(event)
     finally:
         view.close()
-    state = view.state if view.state in FINISHED else client.get_job(job_id)["state"]
-    return 0 if state == "succeeded" else 1
+    return 0 if client.get_job(job_id)["state"] == "succeeded" else 1
 
 
 def _write(output: str | None, image: Image) -> int:
