@@ -34,7 +34,6 @@ from serve_load import free_port, machine  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "overload-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-FINAL = ("succeeded", "failed", "cancelled", "interrupted")
 
 
 def rss_mib(pid: int) -> float:
@@ -162,7 +161,7 @@ def killed_job(url: str) -> None:
     while (failed := httpx.get(f"{url}/jobs/{job['id']}").json())["state"] == "running":
         time.sleep(0.2)
     httpx.post(f"{url}/jobs/{job['id']}/resume", headers=AUTH).raise_for_status()
-    while (done := httpx.get(f"{url}/jobs/{job['id']}").json())["state"] not in FINAL:
+    while not (done := httpx.get(f"{url}/jobs/{job['id']}").json())["finished"]:
         time.sleep(0.5)
     text = httpx.get(f"{url}/jobs/{job['id']}/events", timeout=10).text
     starts = [json.loads(line[5:]) for line in text.splitlines() if '"start_epoch"' in line]
