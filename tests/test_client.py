@@ -259,9 +259,14 @@ def test_jobs_create_follow_get_list_and_samples(service, tiny_job, tmp_path):
     assert job == httpx.get(f"{service}/jobs/{job_id}").json()
     assert job["state"] == "succeeded" and job["params"]["limit"] == 256
     assert job["params"]["seed"] == 3 and job["params"]["batch_size"] == 64
-    listed = lines(cli("jobs", "list", "--limit", "1", url=service))
+    listed = lines(cli("jobs", "list", url=service))
     assert listed[0].split() == ["ID", "STATE", "NAME", "EPOCH", "MODEL", "CREATED"]
-    assert listed[1].split()[:5] == [str(job_id), "succeeded", "tiny", "1/1", "tiny@1"]
+    rows = {row.split()[0]: row.split()[1:5] for row in listed[1:]}
+    assert rows[str(job_id)] == ["succeeded", "tiny", "1/1", "tiny@1"]
+    newest = lines(cli("jobs", "list", "--limit", "1", url=service))  # other tests add jobs
+    assert [row.split() for row in newest[:2]] == [row.split() for row in listed[:2]]
+    total = len(listed) - 1
+    assert newest[2:] == ([f"(1 of {total} jobs from offset 0; see --offset)"] if total > 1 else [])
     page = json.loads(cli("jobs", "list", "--json", url=service).stdout)
     assert page == httpx.get(f"{service}/jobs").json()
 
