@@ -192,6 +192,9 @@ def test_ema_resumes_exactly(tmp_path, mnist_path):
     train_and_evaluate(config.replace(epochs=1), tmp_path / "split", mnist)
     resumed, result = train_and_evaluate(config, tmp_path / "split", mnist, resume=True)
     assert result.epochs_done == 2
+    names = [sorted(p.name for p in (tmp_path / run / "checkpoints").glob("*.index"))
+             for run in ("whole", "split")]  # fmt: skip
+    assert names == [["ckpt-1.index", "ckpt-2.index"]] * 2  # a resume numbers on, overwrites none
     for name in ("ema_generator", "generator"):
         for a, b in zip(getattr(whole, name).get_weights(), getattr(resumed, name).get_weights()):
             np.testing.assert_array_equal(a, b)

@@ -204,9 +204,12 @@ class _Run:
         # Older runs lack these; anything else missing is another kind of run.
         missing = {"ema_generator", "seed_states"} & (self.objects.keys() - saved)
         present = {k: v for k, v in self.objects.items() if k not in missing}
-        status = tf.train.Checkpoint(**present).restore(latest)
+        restored = tf.train.Checkpoint(**present)
+        status = restored.restore(latest)
         # expect_partial: a run resumed with EMA off leaves its saved EMA weights unused
         status.expect_partial().assert_existing_objects_matched()
+        # Numbering goes on from the saved count: restarting at ckpt-1 would overwrite kept files.
+        self.state.save_counter.assign(restored.save_counter)
         if "ema_generator" in missing:  # EMA switched on now: it starts from the generator
             self.gan.ema_generator.set_weights(self.gan.generator.get_weights())
         log.info(
