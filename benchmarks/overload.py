@@ -29,7 +29,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve_load import free_port, machine  # noqa: E402
+import serve_load  # noqa: E402
+from serve_load import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "overload-token"
@@ -44,9 +45,7 @@ def rss_mib(pid: int) -> float:
 
 
 def start(models: Path, data: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
     env = {
-        **os.environ,
         "DCGAN_MODELS_DIR": str(models),
         "DCGAN_DATA_DIR": str(data),
         "DCGAN_API_TOKEN": TOKEN,
@@ -55,16 +54,7 @@ def start(models: Path, data: Path) -> tuple[subprocess.Popen, str]:
         "DCGAN_MODELS_POLL_SECONDS": "0.5",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
-    command = [sys.executable, "-m", "app.server", "--port", str(port)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(url + "/readyz").status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit("the service did not become ready")
+    return serve_load.start([sys.executable, "-m", "app.server", "--port"], env)
 
 
 def huge_body(proc: subprocess.Popen, url: str) -> None:
