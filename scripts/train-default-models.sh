@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export MNIST_PATH=${MNIST_PATH:-../shared/data/mnist.npz}
 EVAL_EVERY=${EVAL_EVERY:-5}
-# The DCGAN paper's Adam settings, one-sided label smoothing and an EMA of the generator.
-RECIPE=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1 --ema-decay 0.999)
+# The DCGAN paper's Adam settings, one-sided label smoothing and an EMA of the generator;
+# the learning rates fall linearly over the last part of the run. PRECISION=bfloat16 where the
+# CPU multiplies bfloat16 natively (AMX, AVX512-BF16): 1.6x the steps/s there, slower elsewhere.
+RECIPE=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1 --ema-decay 0.999
+  --mixed-precision "${PRECISION:-float32}")
 
 run() {  # run OUT MODELS/NAME VERSION EPOCHS flags...
   local out=$1 export=$2 version=$3 epochs=$4; shift 4
@@ -25,5 +28,6 @@ run() {  # run OUT MODELS/NAME VERSION EPOCHS flags...
   if tail -n 1 "$out.events.jsonl" | grep -q '"stopped": false'; then touch "$out/exported"; fi
 }
 
-run runs/dcgan-ema models/dcgan 2 "${DCGAN_EPOCHS:-80}" "${RECIPE[@]}"
-run runs/cdcgan-ema models/cdcgan 3 "${CDCGAN_EPOCHS:-30}" --conditional "${RECIPE[@]}"
+run runs/dcgan-decay models/dcgan 2 "${DCGAN_EPOCHS:-80}" "${RECIPE[@]}" --lr-decay-epochs 30
+run runs/cdcgan-decay models/cdcgan 3 "${CDCGAN_EPOCHS:-30}" --conditional "${RECIPE[@]}" \
+  --lr-decay-epochs 10

@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep an exponential moving average of the generator's weights (e.g. 0.999) and "
         "use it for samples, evaluation and export (default: 0, off, as the tutorial)",
     )
+    p.add_argument(
+        "--lr-decay-epochs",
+        type=int,
+        metavar="K",
+        help="lower both learning rates linearly over the last K epochs (default: 0, constant)",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default: {d.seed})")
     p.add_argument(
         "--conditional",

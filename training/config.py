@@ -21,6 +21,7 @@ class TrainConfig:
     beta_1: float = 0.9
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     ema_decay: float = 0.0  # 0: off; else samples, evaluation and export use G's moving average
+    lr_decay_epochs: int = 0  # 0: constant; else both rates fall linearly over the last K epochs
     seed: int = 0
     conditional: bool = False
     mixed_precision: str = "float32"  # or "bfloat16"
@@ -45,6 +46,16 @@ class TrainConfig:
             raise ValueError("--label-smoothing must be in [0, 1)")
         if not 0 <= self.ema_decay < 1:
             raise ValueError("--ema-decay must be in [0, 1) (0 is off)")
+        if not 0 <= self.lr_decay_epochs <= self.epochs:
+            raise ValueError("--lr-decay-epochs must be in [0, --epochs] (0 is off)")
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """Epoch `epoch`'s (1-based) rate: constant, then a linear fall over the last K epochs,
+        to 1/(K+1) of the start in the last one (the CycleGAN recipe, in whole epochs)."""
+        left = self.epochs - epoch + 1  # epochs left, this one included
+        if left > self.lr_decay_epochs:
+            return self.learning_rate
+        return self.learning_rate * left / (self.lr_decay_epochs + 1)
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)

@@ -74,6 +74,11 @@ class GAN:
                 self.ema_generator.set_weights(self.generator.get_weights())
         self._step = tf.function(self._distributed_step, reduce_retracing=True)
 
+    def set_learning_rate(self, rate: float) -> None:
+        """Both optimizers' rate from now on (their rate is a variable the step reads)."""
+        self.g_opt.learning_rate.assign(rate)
+        self.d_opt.learning_rate.assign(rate)
+
     @property
     def sampler(self) -> keras.Model:
         """The generator that samples, evaluation and export use: the EMA one when it is on."""

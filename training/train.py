@@ -90,6 +90,7 @@ def _train(run: _Run, resume: bool, evaluate: Callable[[GAN], dict] | None) -> R
     result = RunResult(epochs_done=int(run.state.epoch), stopped=False)
     epoch_times: list[float] = []
     for epoch in range(int(run.state.epoch) + 1, config.epochs + 1):
+        run.gan.set_learning_rate(config.learning_rate_at(epoch))
         stats = run.train_epoch(epoch)
         if run.stop.requested and int(run.state.step_in_epoch) < run.steps_per_epoch:
             run.checkpoint()  # mid-epoch: the resumed run continues at the next batch
