@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
 from app.names import NAME_PATTERN, RESERVED, name_problem
 
@@ -57,6 +57,9 @@ class JobParams(BaseModel):
     ema_decay: float = Field(
         0.0, ge=0, lt=1, description="EMA of the generator's weights, e.g. 0.999 (0: off)."
     )
+    lr_decay_epochs: int = Field(
+        0, ge=0, le=500, description="Lower both rates linearly over the last K epochs (0: off)."
+    )
     conditional: StrictBool = Field(False, description="Train G(noise, digit).")
     mixed_precision: Literal["float32", "bfloat16"] = "float32"
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed.")
@@ -74,6 +77,14 @@ class JobParams(BaseModel):
         if problem:
             raise ValueError(problem)
         return name
+
+    @field_validator("lr_decay_epochs")
+    @classmethod
+    def _within_run(cls, k: int, info: ValidationInfo) -> int:
+        epochs = info.data.get("epochs")
+        if epochs is not None and k > epochs:
+            raise ValueError(f"must be at most epochs ({epochs})")
+        return k
 
     def trainer_flags(self) -> list[str]:
         """The training CLI's flags for these parameters."""

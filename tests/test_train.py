@@ -113,6 +113,7 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path, mnist_path):
         (["--beta-1", "1.5"], "--beta-1 in [0, 1)"),
         (["--label-smoothing", "-1"], "--label-smoothing must be in [0, 1)"),
         (["--keep-checkpoints", "0"], "--keep-checkpoints must be at least 1"),
+        (["--epochs", "5", "--lr-decay-epochs", "6"], "--lr-decay-epochs must be in [0, --epochs]"),
         (["--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
         (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     ],
@@ -144,6 +145,15 @@ def test_make_config_validates_and_keeps_conditional_on_resume():
         make_config(parser.parse_args(["--conditional"]), config)
     with pytest.raises(ValueError, match="--eval-every must be 0"):
         TrainConfig(eval_every=-1).validate()
+
+
+def test_learning_rate_falls_linearly_over_the_last_epochs():
+    from training.config import TrainConfig
+
+    config = TrainConfig(epochs=6, learning_rate=1.0, lr_decay_epochs=3)
+    rates = [config.learning_rate_at(epoch) for epoch in range(1, 7)]
+    assert rates == pytest.approx([1, 1, 1, 0.75, 0.5, 0.25])
+    assert {TrainConfig(epochs=6).learning_rate_at(e) for e in range(1, 7)} == {1e-4}  # off
 
 
 MIRRORED = """
@@ -181,17 +191,23 @@ def test_mirrored_strategy_over_two_logical_cpus_runs_a_step():
 
 @pytest.mark.slow
 def test_ema_resumes_exactly(tmp_path, mnist_path):
-    """Two epochs in one go, or one epoch and a resume: the same EMA (and generator) weights."""
+    """Two epochs in one go, or one epoch and a resume: the same EMA (and generator) weights,
+    and the resumed epoch at its decayed learning rate."""
     from training.config import TrainConfig
     from training.data import load_mnist
     from training.train import train_and_evaluate
 
     mnist = load_mnist(mnist_path)
-    config = TrainConfig(epochs=2, limit=256, batch_size=64, ema_decay=0.99, checkpoint_every=1)
+    config = TrainConfig(
+        epochs=2, limit=256, batch_size=64, ema_decay=0.99, checkpoint_every=1, lr_decay_epochs=1
+    )
     whole, _ = train_and_evaluate(config, tmp_path / "whole", mnist)
-    train_and_evaluate(config.replace(epochs=1), tmp_path / "split", mnist)
+    # epoch 1 as in the whole run (a 1-epoch run would decay it); then the resume decays epoch 2
+    train_and_evaluate(config.replace(epochs=1, lr_decay_epochs=0), tmp_path / "split", mnist)
     resumed, result = train_and_evaluate(config, tmp_path / "split", mnist, resume=True)
     assert result.epochs_done == 2
+    for gan in (whole, resumed):
+        assert float(gan.g_opt.learning_rate) == pytest.approx(config.learning_rate / 2)
     names = [sorted(p.name for p in (tmp_path / run / "checkpoints").glob("*.index"))
              for run in ("whole", "split")]  # fmt: skip
     assert names == [["ckpt-1.index", "ckpt-2.index"]] * 2  # a resume numbers on, overwrites none

@@ -4,8 +4,8 @@ import { $, api, ApiError, authHeaders, el, exported, setError } from "./common.
 import { live, unwatch, watch } from "./live.js";
 
 const NUMBER_FIELDS = [
-  "epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "ema_decay", "seed",
-  "limit", "eval_every", "checkpoint_every",
+  "epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "ema_decay",
+  "lr_decay_epochs", "seed", "limit", "eval_every", "checkpoint_every",
 ];
 
 function jobBody() {
