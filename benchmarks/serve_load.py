@@ -1,7 +1,7 @@
 """The service under load, beside a plain wrapper and the bare SavedModel, in one run.
 
     python benchmarks/serve_load.py [--models-dir models] [--model dcgan] [--seconds 8]
-                                    [--precision float32|bfloat16]
+                                    [--precision float32|bfloat16|both]
 
 Starts, one after the other on loopback: the service (`uvicorn app.main:app`), and a plain
 FastAPI app that calls the SavedModel's signature once per request (no batching, no cache, the
@@ -11,6 +11,8 @@ obvious 30 lines). Drives both with the same client and workloads: fresh seeds f
 costs next to nothing; without wrk it falls back to httpx and says that the client is then part
 of what is measured. Beside them, the bare signature in-process (no HTTP, no PNG), measured
 before and after the servers' rows, as calls/s of the same n. Prints the machine first.
+The wrapper and the bare signature run in float32; `--precision both` also runs the service in
+bfloat16 and prints it against the float32 service of the same run.
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--seconds", type=int, default=8, help="per workload")
-    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--precision", choices=["float32", "bfloat16", "both"], default="float32")
     args = parser.parse_args()
     print(machine())
     drive = run_wrk if shutil.which("wrk") else run_httpx
@@ -228,9 +230,9 @@ def main() -> None:
     saved_model = (
         version_dir if (version_dir / "saved_model.pb").exists() else version_dir / "saved_model"
     )
+    precisions = ["float32", "bfloat16"] if args.precision == "both" else [args.precision]
     env = {
         "DCGAN_MODELS_DIR": str(args.models_dir),
-        "DCGAN_PRECISION": args.precision,
         "DCGAN_ACCESS_LOG": "false",
         "DCGAN_LOG_LEVEL": "warning",
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -238,12 +240,12 @@ def main() -> None:
     bare_before = {n: bare_rate(saved_model, n, args.seconds / 2) for n in (16, 1)}
     base = 1  # every row and server its own seeds: no cache hits from an earlier row
     results = {}
-    for name, command in (
-        ("service", [sys.executable, "-m", "app.server", "--port"]),
-        ("plain wrapper", [sys.executable, "-c", PLAIN_WRAPPER, str(saved_model)]),
-    ):  # fmt: skip
+    servers = [
+        (f"service {p}", [sys.executable, "-m", "app.server", "--port"], p) for p in precisions
+    ] + [("plain wrapper", [sys.executable, "-c", PLAIN_WRAPPER, str(saved_model)], "float32")]
+    for name, command, precision in servers:
         print(f"{name}:", flush=True)
-        proc, url = start(command, env)
+        proc, url = start(command, {**env, "DCGAN_PRECISION": precision})
         try:
             results[name] = measure(url, args.model, args.seconds, base, drive)
         finally:
@@ -255,7 +257,8 @@ def main() -> None:
     print(
         f"\nbare signature, {args.model}@{version_dir.name}, before/after the servers: "
         f"n=16 {bare_before[16]:.1f}/{bare_after[16]:.1f} calls/s, "
-        f"n=1 {bare_before[1]:.1f}/{bare_after[1]:.1f}; precision {args.precision}; "
+        f"n=1 {bare_before[1]:.1f}/{bare_after[1]:.1f}; service {precisions[0]}, wrapper and "
+        f"bare float32; "
         f"client {'wrk' if drive is run_wrk else 'httpx'}\n"
     )
     print(
@@ -264,7 +267,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for i, (name, n, unique, concurrency) in enumerate(WORKLOADS):
-        ours, plain = results["service"][i], results["plain wrapper"][i]
+        ours, plain = results[f"service {precisions[0]}"][i], results["plain wrapper"][i]
         bare_col, ratio = ("-", "-") if not unique else (
             f"{bare[n]:.1f}", f"{ours['rps'] / bare[n]:.2f}"
         )  # fmt: skip
@@ -272,6 +275,25 @@ def main() -> None:
             f"| {name} | {concurrency} | {ours['rps']:.1f} | {ours['p50']:.1f} | "
             f"{ours['p99']:.1f} | {plain['rps']:.1f} | {plain['p99']:.1f} | {bare_col} | "
             f"{ratio} | {ours['rps'] / plain['rps']:.2f} |"
+        )
+    if len(precisions) == 2:
+        print_precisions(results)
+
+
+def print_precisions(results: dict) -> None:
+    """The bfloat16 service against the float32 one and the (float32) wrapper."""
+    print(
+        "\n| workload | concurrency | bfloat16 service req/s | p50 ms | p99 ms "
+        "| float32 service req/s | bfloat16 / float32 | bfloat16 / wrapper |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for i, (name, _, _, concurrency) in enumerate(WORKLOADS):
+        bf16, f32 = results["service bfloat16"][i], results["service float32"][i]
+        plain = results["plain wrapper"][i]
+        print(
+            f"| {name} | {concurrency} | {bf16['rps']:.1f} | {bf16['p50']:.1f} | "
+            f"{bf16['p99']:.1f} | {f32['rps']:.1f} | {bf16['rps'] / f32['rps']:.2f} | "
+            f"{bf16['rps'] / plain['rps']:.2f} |"
         )
 
 

@@ -1,5 +1,7 @@
 """GET /models and /models/{name}."""
 
+from app.generator import has_native_bfloat16
+
 
 def test_models_lists_versions_status_and_model_json(client):
     body = client.get("/models").json()
@@ -69,7 +71,9 @@ def test_each_version_says_how_it_generates_in_models_and_metrics(client):
     versions = client.get("/models/dcgan").json()["versions"]
     generation = versions[0]["generation"]
     assert generation["mode"] in ("batched", "per-image") and generation["exact"] is True
-    assert generation["precision"] == "float32" and len(generation["fingerprint"]) == 16
+    # the default precision, auto: bfloat16 where the CPU multiplies it natively
+    precision = "bfloat16" if has_native_bfloat16() else "float32"
+    assert generation["precision"] == precision and len(generation["fingerprint"]) == 16
     assert (generation["mode"] == "batched") == bool(generation["call_sizes"])
     # dcgan@1 is not active: it is listed, and loads when first asked for
     assert versions[1]["status"] == "unloaded" and versions[1]["generation"] is None
@@ -80,6 +84,6 @@ def test_each_version_says_how_it_generates_in_models_and_metrics(client):
     sizes = ",".join(map(str, generation["call_sizes"])) or "-"
     line = (
         f'dcgan_generation_mode{{call_sizes="{sizes}",mode="{generation["mode"]}",'
-        f'model="dcgan@2",precision="float32"}} 1.0'
+        f'model="dcgan@2",precision="{precision}"}} 1.0'
     )
     assert line in metrics
