@@ -66,6 +66,26 @@ def test_export_versions_and_reload_without_project_code(tmp_path):
         assert expected in reload_in_fresh_process(second, kind)
 
 
+def test_float16_weights_halve_the_export_and_compute_as_float32(tmp_path):
+    """The float32 export computes what the Keras model does, bit for bit; float16 storage
+    halves the variables and moves pixels by far less than one grey level (1/127.5)."""
+    import tensorflow as tf
+
+    generator, _ = make_pair(False)
+    config = TrainConfig()
+    noise = np.random.default_rng(0).standard_normal((8, 100)).astype(np.float32)
+    images, sizes = {}, {}
+    for weights in ("float32", "float16"):
+        version = export_generator(generator, config, tmp_path / weights, {}, weights=weights)
+        assert json.loads((version / "model.json").read_text())["weights"] == weights
+        serve = tf.saved_model.load(str(version)).signatures["serving_default"]
+        images[weights] = serve(noise=tf.constant(noise))["images"].numpy()
+        sizes[weights] = sum(p.stat().st_size for p in (version / "variables").iterdir())
+    np.testing.assert_array_equal(images["float32"], generator(noise, training=False).numpy())
+    assert 0 < np.abs(images["float16"] - images["float32"]).max() < 1e-3
+    assert 0.45 < sizes["float16"] / sizes["float32"] < 0.55, sizes
+
+
 @pytest.mark.slow
 def test_cli_export_after_training(tmp_path, mnist_path):
     events = tmp_path / "events.jsonl"
@@ -83,10 +103,13 @@ def test_cli_export_after_training(tmp_path, mnist_path):
         tmp_path / "models" / "digits",
         "--events",
         events,
+        "--export-weights",
+        "float16",
     )
     assert done.returncode == 0, done.stderr
     version = tmp_path / "models" / "digits" / "1"
     info = json.loads((version / "model.json").read_text())
+    assert info["weights"] == "float16"
     assert info["epochs_trained"] == 1 and info["dataset"]["train_images"] == 256
     assert info["training"]["conditional"] and info["tensorflow"]
     assert set(info["final_losses"]) == {"generator", "discriminator"}

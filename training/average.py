@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoints", type=Path, nargs="+", help="RUN/checkpoints/ckpt-N ...")
     parser.add_argument("--export", type=Path, required=True, help="MODELS/NAME")
     parser.add_argument("--eval", action="store_true", help="score it as training.evaluate does")
+    cliutil.add_export_weights_flag(parser)
     cliutil.add_classifier_flag(parser)
     cliutil.add_data_flag(parser)
     args = parser.parse_args(argv)
@@ -101,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         gif = progress_gif(run, max(epochs), Path(folder))
         extra = (gif,) if gif else ()
-        export_generator(generator, config, args.export, info, extra_files=extra)
+        export_generator(
+            generator, config, args.export, info, extra_files=extra, weights=args.export_weights
+        )
     return 0
 
 

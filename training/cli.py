@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODELS/NAME",
         help="at the end, export the generator as MODELS/NAME/<next version>",
     )
+    cliutil.add_export_weights_flag(p)
     p.add_argument(
         "--events",
         metavar="FILE",
@@ -232,7 +233,12 @@ def _train_and_export(config, out, args, events, stop, chief: bool) -> None:
         elif evaluate:
             info["metrics"] = evaluate(gan)
         path = export_generator(
-            gan.sampler, config, args.export, info, extra_files=(out / "progress.gif",)
+            gan.sampler,
+            config,
+            args.export,
+            info,
+            extra_files=(out / "progress.gif",),
+            weights=getattr(args, "export_weights", "float32"),
         )
         events.emit("export", path=str(path), version=int(path.name))
     events.emit("done", epochs_done=result.epochs_done, stopped=result.stopped)

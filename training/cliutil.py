@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from training.config import EXPORT_WEIGHTS
+
 CLASSIFIER_DIR = Path("models/mnist-classifier")  # relative to the working folder, as models/
 log = logging.getLogger("training")
 
@@ -48,6 +50,16 @@ def add_classifier_flag(parser: argparse.ArgumentParser) -> None:
         default=CLASSIFIER_DIR,
         help=f"the evaluation classifier's folder, trained there when missing "
         f"(default: {CLASSIFIER_DIR})",
+    )
+
+
+def add_export_weights_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--export-weights",
+        choices=EXPORT_WEIGHTS,
+        default="float32",
+        help="how the export stores the generator's weights; float16 halves its size and "
+        "it still computes in float32 (default: float32)",
     )
 
 

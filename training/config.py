@@ -9,6 +9,7 @@ from pathlib import Path
 NOISE_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
+EXPORT_WEIGHTS = ("float32", "float16")  # how an export may store the generator's weights
 
 
 @dataclasses.dataclass(frozen=True)
