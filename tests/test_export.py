@@ -68,7 +68,7 @@ def test_export_versions_and_reload_without_project_code(tmp_path):
 
 def test_float16_weights_halve_the_export_and_compute_as_float32(tmp_path):
     """The float32 export computes what the Keras model does, bit for bit; float16 storage
-    halves the variables and moves pixels by far less than one grey level (1/127.5)."""
+    halves the variables and moves pixels by less than half a grey level (1/127.5)."""
     import tensorflow as tf
 
     generator, _ = make_pair(False)
@@ -82,7 +82,7 @@ def test_float16_weights_halve_the_export_and_compute_as_float32(tmp_path):
         images[weights] = serve(noise=tf.constant(noise))["images"].numpy()
         sizes[weights] = sum(p.stat().st_size for p in (version / "variables").iterdir())
     np.testing.assert_array_equal(images["float32"], generator(noise, training=False).numpy())
-    assert 0 < np.abs(images["float16"] - images["float32"]).max() < 1e-3
+    assert 0 < np.abs(images["float16"] - images["float32"]).max() < 0.5 / 127.5
     assert 0.45 < sizes["float16"] / sizes["float32"] < 0.55, sizes
 
 

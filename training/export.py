@@ -31,7 +31,7 @@ from training.samples import grid_image
 log = logging.getLogger("training")
 
 
-class _Serving(tf.Module):
+class Serving(tf.Module):
     """The signature over copies of the generator's weights stored as `weights`: float16 halves
     the export, and every call computes in float32 from them (the casts cost no measurable time)."""
 
@@ -96,9 +96,7 @@ def export_generator(
     base.mkdir(parents=True, exist_ok=True)
     tmp = base / f".tmp-export-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    module = _Serving(
-        float32_copy(generator, config), config.conditional, config.noise_dim, weights
-    )
+    module = Serving(float32_copy(generator, config), config.conditional, config.noise_dim, weights)
     tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
     preview_grid(module.serve, config).save(tmp / "grid.png")
     for path in extra_files:
