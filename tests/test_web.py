@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.generator import has_native_bfloat16
 from app.jobschema import JobState
 from tests.conftest import ROOT, service_env, start_server, wait_ready
 
@@ -183,7 +184,8 @@ def test_generate_grid_copy_walk_and_errors(page, service):
         "1st percentile" in quality
     )
     assert page.locator("#model-quality .warn").count() == 0
-    assert re.search(r"generation: (batched in calls of [\d/]+|per-image), float32", quality)
+    precision = "bfloat16" if has_native_bfloat16() else "float32"  # what auto picks here
+    assert re.search(rf"generation: (batched in calls of [\d/]+|per-image), {precision}", quality)
     page.locator("#gen-form").screenshot(path=ARTIFACTS / "model-quality.png")
     assert "FID 4.12" in page.inner_text("#model option[value=cdcgan]")
     src = page.get_attribute("#grid", "src")
