@@ -238,7 +238,7 @@ def _train_and_export(config, out, args, events, stop, chief: bool) -> None:
             args.export,
             info,
             extra_files=(out / "progress.gif",),
-            weights=getattr(args, "export_weights", "float32"),
+            weights=args.export_weights,
         )
         events.emit("export", path=str(path), version=int(path.name))
     events.emit("done", epochs_done=result.epochs_done, stopped=result.stopped)

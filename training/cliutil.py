@@ -53,6 +53,17 @@ def add_classifier_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_version_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("version_dir", type=Path, help="an export: models/NAME/VERSION")
+
+
+def not_an_export(version_dir: Path) -> str | None:
+    """Why `version_dir` is no export (no model.json), or None when it is one."""
+    if (version_dir / "model.json").exists():
+        return None
+    return f"{version_dir}: no model.json (expected models/NAME/VERSION)"
+
+
 def add_export_weights_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--export-weights",

@@ -214,7 +214,7 @@ def format_table(metrics: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cliutil.Parser(prog="python -m training.evaluate", description=__doc__)
-    parser.add_argument("version_dir", type=Path, help="an export: models/NAME/VERSION")
+    cliutil.add_version_dir_arg(parser)
     parser.add_argument("--samples", type=cliutil.int_at_least(2), default=10_000)
     parser.add_argument(
         "--memorisation-samples",
@@ -228,9 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     cliutil.add_data_flag(parser)
     args = parser.parse_args(argv)
     cliutil.setup_logging()
-    if not (args.version_dir / "model.json").exists():
-        message = f"{args.version_dir}: no model.json (expected models/NAME/VERSION)"
-        return cliutil.fail(parser.prog, message)
+    if problem := cliutil.not_an_export(args.version_dir):
+        return cliutil.fail(parser.prog, problem)
     try:
         mnist = load_mnist(args.data)
         generate, info = saved_model_generator(args.version_dir)

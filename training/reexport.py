@@ -47,13 +47,12 @@ def load_generator(version_dir: Path) -> tuple[keras.Model, TrainConfig, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cliutil.Parser(prog="python -m training.reexport", description=__doc__)
-    parser.add_argument("version_dir", type=Path, help="an export: models/NAME/VERSION")
+    cliutil.add_version_dir_arg(parser)
     cliutil.add_export_weights_flag(parser)
     args = parser.parse_args(argv)
     cliutil.setup_logging()
-    if not (args.version_dir / "model.json").exists():
-        message = f"{args.version_dir}: no model.json (expected models/NAME/VERSION)"
-        return cliutil.fail(parser.prog, message)
+    if problem := cliutil.not_an_export(args.version_dir):
+        return cliutil.fail(parser.prog, problem)
     generator, config, info = load_generator(args.version_dir)
     metadata = {k: v for k, v in info.items() if k not in NOT_KEPT}
     metadata["reexported_from"] = f"{info['name']}@{info['version']}"
