@@ -156,6 +156,18 @@ def test_learning_rate_falls_linearly_over_the_last_epochs():
     assert {TrainConfig(epochs=6).learning_rate_at(e) for e in range(1, 7)} == {1e-4}  # off
 
 
+def test_top_k_share_shrinks_one_percent_an_epoch_to_its_floor():
+    from training.config import TrainConfig
+
+    config = TrainConfig(top_k=0.98)
+    assert [config.top_k_at(e) for e in (1, 2, 3, 4, 50)] == pytest.approx(
+        [1, 0.99, 0.9801, 0.98, 0.98]
+    )
+    assert {TrainConfig().top_k_at(e) for e in (1, 10, 100)} == {1.0}  # off
+    with pytest.raises(ValueError, match="--top-k must be in"):
+        TrainConfig(top_k=0).validate()
+
+
 MIRRORED = """
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]

@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="lower both learning rates linearly over the last K epochs (default: 0, constant)",
     )
+    p.add_argument(
+        "--top-k",
+        type=float,
+        metavar="SHARE",
+        help="top-k training: the generator learns only from the fakes the discriminator rates "
+        "best, all at first, 1%% fewer each epoch, down to this share (e.g. 0.5; default: 1, off)",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default: {d.seed})")
     p.add_argument(
         "--conditional",

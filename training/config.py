@@ -9,6 +9,7 @@ from pathlib import Path
 NOISE_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
+TOP_K_DECAY = 0.99  # per epoch, the paper's
 EXPORT_WEIGHTS = ("float32", "float16")  # how an export may store the generator's weights
 
 
@@ -23,6 +24,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     ema_decay: float = 0.0  # 0: off; else samples, evaluation and export use G's moving average
     lr_decay_epochs: int = 0  # 0: constant; else both rates fall linearly over the last K epochs
+    top_k: float = 1.0  # 1: off; else G learns from the best-rated share of fakes, down to this
     seed: int = 0
     conditional: bool = False
     mixed_precision: str = "float32"  # or "bfloat16"
@@ -49,6 +51,8 @@ class TrainConfig:
             raise ValueError("--ema-decay must be in [0, 1) (0 is off)")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise ValueError("--lr-decay-epochs must be in [0, --epochs] (0 is off)")
+        if not 0 < self.top_k <= 1:
+            raise ValueError("--top-k must be in (0, 1] (1 is off)")
 
     def learning_rate_at(self, epoch: int) -> float:
         """Epoch `epoch`'s (1-based) rate: constant, then a linear fall over the last K epochs,
@@ -57,6 +61,11 @@ class TrainConfig:
         if left > self.lr_decay_epochs:
             return self.learning_rate
         return self.learning_rate * left / (self.lr_decay_epochs + 1)
+
+    def top_k_at(self, epoch: int) -> float:
+        """Epoch `epoch`'s (1-based) share of fakes the generator's loss keeps: all at first, 1%
+        fewer each epoch, down to `top_k` (Sinha et al., "Top-k Training of GANs", 2020)."""
+        return max(self.top_k, TOP_K_DECAY ** (epoch - 1))
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)

@@ -66,6 +66,7 @@ class GAN:
             self.d_opt = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
             # Built now, not on the first step, so a checkpoint can restore their slots.
             self.g_opt.build(self.generator.trainable_variables)
+            self.top_k = tf.Variable(1.0, trainable=False, name="top_k")  # share of fakes kept
             self.d_opt.build(self.discriminator.trainable_variables)
             # float32 whatever the compute policy: the EMA is what gets sampled and exported.
             self.ema_generator = None
@@ -78,6 +79,10 @@ class GAN:
         """Both optimizers' rate from now on (their rate is a variable the step reads)."""
         self.g_opt.learning_rate.assign(rate)
         self.d_opt.learning_rate.assign(rate)
+
+    def set_top_k(self, share: float) -> None:
+        """The share of each batch's fakes the generator learns from, from now on."""
+        self.top_k.assign(share)
 
     @property
     def sampler(self) -> keras.Model:
@@ -131,13 +136,24 @@ class GAN:
                 d_per_example += _digit_ce(labels, real_digits)
                 g_per_example += _digit_ce(labels, fake_digits)
             # Averaged over the global batch, so replicas' gradients sum to the mean's.
-            g_loss = tf.nn.compute_average_loss(g_per_example)
+            if cfg.top_k < 1:
+                g_loss = self._top_k_loss(g_per_example, ctx.num_replicas_in_sync)
+            else:
+                g_loss = tf.nn.compute_average_loss(g_per_example)
             d_loss = tf.nn.compute_average_loss(d_per_example)
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
         self.g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         return g_loss, d_loss
+
+    def _top_k_loss(self, g_per_example: tf.Tensor, replicas: int) -> tf.Tensor:
+        """G's loss over only the fakes D rates most real (lowest loss): the worst ones, often
+        between two digits, would pull G towards D's blind spots instead of towards digits."""
+        batch = tf.cast(tf.shape(g_per_example)[0], tf.float32)
+        k = tf.maximum(1, tf.cast(tf.math.ceil(self.top_k * batch), tf.int32))
+        kept = -tf.math.top_k(-g_per_example, k).values
+        return tf.nn.compute_average_loss(kept, global_batch_size=k * replicas)
 
     def _update_ema(self) -> None:
         """ema <- d * ema + (1 - d) * weights, BatchNorm statistics included, after each step.

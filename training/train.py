@@ -91,6 +91,7 @@ def _train(run: _Run, resume: bool, evaluate: Callable[[GAN], dict] | None) -> R
     epoch_times: list[float] = []
     for epoch in range(int(run.state.epoch) + 1, config.epochs + 1):
         run.gan.set_learning_rate(config.learning_rate_at(epoch))
+        run.gan.set_top_k(config.top_k_at(epoch))
         stats = run.train_epoch(epoch)
         if run.stop.requested and int(run.state.step_in_epoch) < run.steps_per_epoch:
             run.checkpoint()  # mid-epoch: the resumed run continues at the next batch
