@@ -60,6 +60,13 @@ class JobParams(BaseModel):
     lr_decay_epochs: int = Field(
         0, ge=0, le=500, description="Lower both rates linearly over the last K epochs (0: off)."
     )
+    top_k: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Top-k training: G learns from the fakes D rates best, 1% fewer an epoch "
+        "down to this share, e.g. 0.5 (1: off).",
+    )
     conditional: StrictBool = Field(False, description="Train G(noise, digit).")
     mixed_precision: Literal["float32", "bfloat16"] = "float32"
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed.")

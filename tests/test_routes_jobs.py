@@ -211,6 +211,7 @@ BAD_FIELDS = [
     ({"learning_rate": 0}, "learning_rate"),
     ({"beta_1": 1}, "beta_1"),
     ({"ema_decay": 1}, "ema_decay"),
+    ({"top_k": 0}, "top_k"),
     ({"epochs": 2, "lr_decay_epochs": 3}, "lr_decay_epochs"),  # longer than the run
     ({"mixed_precision": "float16"}, "mixed_precision"),
     ({"limit": 0}, "limit"),

@@ -204,14 +204,20 @@ def test_mirrored_strategy_over_two_logical_cpus_runs_a_step():
 @pytest.mark.slow
 def test_ema_resumes_exactly(tmp_path, mnist_path):
     """Two epochs in one go, or one epoch and a resume: the same EMA (and generator) weights,
-    and the resumed epoch at its decayed learning rate."""
+    and the resumed epoch at its decayed learning rate and top-k share."""
     from training.config import TrainConfig
     from training.data import load_mnist
     from training.train import train_and_evaluate
 
     mnist = load_mnist(mnist_path)
     config = TrainConfig(
-        epochs=2, limit=256, batch_size=64, ema_decay=0.99, checkpoint_every=1, lr_decay_epochs=1
+        epochs=2,
+        limit=256,
+        batch_size=64,
+        ema_decay=0.99,
+        checkpoint_every=1,
+        lr_decay_epochs=1,
+        top_k=0.5,
     )
     whole, _ = train_and_evaluate(config, tmp_path / "whole", mnist)
     # epoch 1 as in the whole run (a 1-epoch run would decay it); then the resume decays epoch 2
@@ -220,6 +226,7 @@ def test_ema_resumes_exactly(tmp_path, mnist_path):
     assert result.epochs_done == 2
     for gan in (whole, resumed):
         assert float(gan.g_opt.learning_rate) == pytest.approx(config.learning_rate / 2)
+        assert float(gan.top_k) == pytest.approx(0.99)
     names = [sorted(p.name for p in (tmp_path / run / "checkpoints").glob("*.index"))
              for run in ("whole", "split")]  # fmt: skip
     assert names == [["ckpt-1.index", "ckpt-2.index"]] * 2  # a resume numbers on, overwrites none
