@@ -24,7 +24,7 @@ ModelQuery = Annotated[
     str | None,
     Query(
         pattern=REF_PATTERN,
-        examples=["dcgan", "cdcgan@3"],
+        examples=["dcgan", "cdcgan@4"],
         description="`name` (its active version) or `name@version`; default: the default model.",
     ),
 ]
