@@ -8,8 +8,9 @@ PY=${PY:-.venv/bin/python}
 export MNIST_PATH=${MNIST_PATH:-../shared/data/mnist.npz}
 EVAL_EVERY=${EVAL_EVERY:-5}
 # The DCGAN paper's Adam settings, one-sided label smoothing, an EMA of the generator and top-k
-# training (a learning-rate decay, --lr-decay-epochs 30, did not help: docs/quality.md). PRECISION=bfloat16
-# where the CPU multiplies bfloat16 natively (AMX, AVX512-BF16): 1.6x the steps/s there.
+# training (a learning-rate decay, --lr-decay-epochs 30, did not help: docs/quality.md).
+# PRECISION=bfloat16 where the CPU multiplies bfloat16 natively (AMX, AVX512-BF16): 1.6x the
+# steps/s there.
 # Exports store float16 weights: half the size, so both models fit models/'s 20 MB.
 RECIPE=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1 --ema-decay 0.999 --top-k 0.5
   --mixed-precision "${PRECISION:-float32}" --export-weights float16)

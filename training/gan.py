@@ -66,8 +66,8 @@ class GAN:
             self.d_opt = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
             # Built now, not on the first step, so a checkpoint can restore their slots.
             self.g_opt.build(self.generator.trainable_variables)
-            self.top_k = tf.Variable(1.0, trainable=False, name="top_k")  # share of fakes kept
             self.d_opt.build(self.discriminator.trainable_variables)
+            self.top_k = tf.Variable(1.0, trainable=False, name="top_k")  # share of fakes kept
             # float32 whatever the compute policy: the EMA is what gets sampled and exported.
             self.ema_generator = None
             if config.ema_decay:
