@@ -72,14 +72,12 @@ def generate(models: Path, precision: str, out: Path, samples: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def score(models: Path, images: dict[str, Path], samples: int) -> dict:
+def score(models: Path, mnist, images: dict[str, Path], samples: int) -> dict:
     """FID-MNIST and confidence of saved images, scored in this (float32) process."""
     import numpy as np
 
-    from training.data import load_mnist
     from training.evaluate import Evaluator, load_classifier
 
-    mnist = load_mnist()
     evaluator = Evaluator(load_classifier(models / "mnist-classifier", mnist), mnist, samples, 0)
     scores = {}
     for ref, path in images.items():
@@ -94,13 +92,19 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--samples", type=int, default=10_000)
     args = parser.parse_args()
+    from training.data import DataError, load_mnist
+
+    try:  # before minutes of generating: the scores need MNIST
+        mnist = load_mnist()
+    except DataError as exc:
+        sys.exit(f"bf16_quality: {exc}")
     with tempfile.TemporaryDirectory() as tmp:
         sizes, scores = {}, {}
         for precision in ("float32", "bfloat16"):
             folder = Path(tmp) / precision
             sizes[precision] = generate(args.models_dir, precision, folder, args.samples)
             images = {ref: folder / f"{ref}.npy" for ref in sizes[precision]}
-            scores[precision] = score(args.models_dir, images, args.samples)
+            scores[precision] = score(args.models_dir, mnist, images, args.samples)
     f32, bf16 = scores["float32"], scores["bfloat16"]
     print("| model | FID float32 | FID bfloat16 | diff | confidence float32 | bfloat16 | diff |")
     print("|---|---|---|---|---|---|---|")

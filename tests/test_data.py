@@ -39,6 +39,18 @@ def test_mnist_path_env_is_used(tmp_path, monkeypatch):
     assert load_mnist().x_train.shape == (32, 28, 28)
 
 
+def test_a_failed_download_is_a_data_error(monkeypatch):
+    import keras
+
+    def offline():
+        raise OSError("network is unreachable")  # what keras's get_file meets offline
+
+    monkeypatch.delenv("MNIST_PATH", raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(DataError, match="network is unreachable.*MNIST_PATH"):
+        load_mnist()
+
+
 def bad_npz(tmp_path, **changes):
     arrays = dict(np.load(synthetic_mnist(tmp_path / "good.npz", train=32, test=8)))
     for key, value in changes.items():

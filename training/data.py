@@ -43,7 +43,13 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
     if not path:
         import keras
 
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        try:
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        except Exception as exc:  # offline, or a proxy's error page instead of the file
+            raise DataError(
+                f"could not download MNIST with keras.datasets.mnist ({type(exc).__name__}: "
+                f"{exc}); point MNIST_PATH (or --data) at a local mnist.npz"
+            ) from exc
         return Mnist(x_train, y_train, x_test, y_test, "keras.datasets.mnist")
     path = Path(path)
     if not path.exists():

@@ -80,18 +80,18 @@ async def existing_job(job_id: JobId, jobs: JobsDep) -> int:
 async def events(
     job_id: Annotated[int, Depends(existing_job)],
     jobs: JobsDep,
+    # A string of digits, not an int: lax int parsing would also take "+0.0" or " 1".
     last_event_id: Annotated[
-        int,
+        str,
         Header(
-            ge=0,
-            le=2**53,
+            pattern=r"^[0-9]{1,15}$",
             description="Resend only events after this id (sent by EventSource on reconnection).",
         ),
-    ] = 0,
+    ] = "0",
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: the trainer's events and state changes, each with an id; the
     stream ends with the job (a finished job replays its history)."""
-    async for event_id, kind, data in jobs.follow(job_id, last_event_id):
+    async for event_id, kind, data in jobs.follow(job_id, int(last_event_id)):
         yield ServerSentEvent(id=str(event_id), event=kind, data=data)
 
 
