@@ -1,4 +1,4 @@
-"""The GAN's step: EMA of the generator's weights, top-k training."""
+"""The GAN's step: EMA of the generator's weights, top-k training, the R1 penalty."""
 
 import keras
 import numpy as np
@@ -37,6 +37,14 @@ def test_ema_off_samples_the_generator_itself():
     assert gan.ema_generator is None and gan.sampler is gan.generator
 
 
+def test_r1_trains_in_bfloat16_too():
+    config = TrainConfig(batch_size=8, r1_gamma=1.0, mixed_precision="bfloat16")
+    gan = GAN(config, tf.distribute.get_strategy())
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+    g_loss, d_loss = gan.train_step(tf.constant(images), tf.zeros(8, tf.int32))
+    assert np.isfinite(g_loss) and np.isfinite(d_loss)
+
+
 def test_ema_with_bfloat16_training_keeps_a_float32_average():
     gan = one_step(TrainConfig(batch_size=8, ema_decay=0.99, mixed_precision="bfloat16"))
     assert {w.dtype for w in gan.ema_generator.get_weights()} == {np.dtype("float32")}
@@ -65,4 +73,42 @@ def test_top_k_training_changes_the_generator_step_only():
     same = zip(plain.discriminator.get_weights(), top_k.discriminator.get_weights())
     assert all(np.array_equal(a, b) for a, b in same)
     differ = zip(plain.generator.get_weights(), top_k.generator.get_weights())
+    assert any(not np.array_equal(a, b) for a, b in differ)
+
+
+def r1_gan(gamma: float, conditional: bool = False) -> GAN:
+    keras.utils.set_random_seed(3)  # the same weights and dropout masks each time
+    config = TrainConfig(batch_size=4, r1_gamma=gamma, conditional=conditional)
+    return GAN(config, tf.distribute.get_strategy())
+
+
+IMAGES = tf.constant(np.random.default_rng(1).uniform(-1, 1, (4, 28, 28, 1)).astype("float32"))
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_r1_penalty_is_half_gamma_times_the_squared_input_gradient(conditional):
+    labels = tf.constant([0, 1, 2, 3])
+    real_in = [IMAGES, labels] if conditional else IMAGES
+    gan = r1_gan(1.0, conditional)
+    with tf.GradientTape() as tape:
+        tape.watch(IMAGES)
+        out = gan.discriminator(real_in, training=True)
+        total = tf.reduce_sum(out[0] if conditional else out)
+    expected = 0.5 * 10.0 * tf.reduce_sum(tape.gradient(total, IMAGES) ** 2, [1, 2, 3])
+    _, r1 = r1_gan(10.0, conditional)._real_logits(IMAGES, real_in)
+    assert r1.shape == (4,) and float(tf.reduce_min(r1)) > 0
+    np.testing.assert_allclose(r1.numpy(), expected.numpy(), rtol=1e-5)
+    assert r1_gan(0.0, conditional)._real_logits(IMAGES, real_in)[1] == 0.0
+
+
+def test_r1_changes_the_discriminator_step_only():
+    def step(gamma: float) -> GAN:
+        gan = r1_gan(gamma)
+        gan.train_step(IMAGES, tf.zeros(4, tf.int32))
+        return gan
+
+    plain, r1 = step(0.0), step(10.0)
+    same = zip(plain.generator.get_weights(), r1.generator.get_weights())
+    assert all(np.array_equal(a, b) for a, b in same)
+    differ = zip(plain.discriminator.get_weights(), r1.discriminator.get_weights())
     assert any(not np.array_equal(a, b) for a, b in differ)

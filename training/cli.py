@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="top-k training: the generator learns only from the fakes the discriminator rates "
         "best, all at first, 1%% fewer each epoch, down to this share (e.g. 0.5; default: 1, off)",
     )
+    p.add_argument(
+        "--r1-gamma",
+        type=float,
+        metavar="G",
+        help="R1 penalty: the discriminator's loss adds G/2 times the squared gradient of its "
+        "output on real images (Mescheder et al., 2018; e.g. 1; default: 0, off)",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default: {d.seed})")
     p.add_argument(
         "--conditional",

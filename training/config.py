@@ -25,6 +25,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # 0: off; else samples, evaluation and export use G's moving average
     lr_decay_epochs: int = 0  # 0: constant; else both rates fall linearly over the last K epochs
     top_k: float = 1.0  # 1: off; else G learns from the best-rated share of fakes, down to this
+    r1_gamma: float = 0.0  # 0: off; else D's loss adds gamma/2 |grad_x D(real x)|^2
     seed: int = 0
     conditional: bool = False
     mixed_precision: str = "float32"  # or "bfloat16"
@@ -53,6 +54,8 @@ class TrainConfig:
             raise ValueError("--lr-decay-epochs must be in [0, --epochs] (0 is off)")
         if not 0 < self.top_k <= 1:
             raise ValueError("--top-k must be in (0, 1] (1 is off)")
+        if not 0 <= self.r1_gamma <= 1000:
+            raise ValueError("--r1-gamma must be in [0, 1000] (0 is off)")
 
     def learning_rate_at(self, epoch: int) -> float:
         """Epoch `epoch`'s (1-based) rate: constant, then a linear fall over the last K epochs,

@@ -123,14 +123,14 @@ class GAN:
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self._inputs(noise, labels), training=True)
             fake_in = [fake, labels] if cfg.conditional else fake
-            real_logits = self.discriminator(real_in, training=True)
+            real_logits, r1 = self._real_logits(images, real_in)
             fake_logits = self.discriminator(fake_in, training=True)
             if cfg.conditional:  # D also names the digit: learnt on real images, G is scored on it
                 (real_logits, real_digits), (fake_logits, fake_digits) = real_logits, fake_logits
             g_per_example = _bce(tf.ones_like(fake_logits), fake_logits)
             real_targets = tf.ones_like(real_logits) * (1.0 - cfg.label_smoothing)
-            d_per_example = _bce(real_targets, real_logits) + _bce(
-                tf.zeros_like(fake_logits), fake_logits
+            d_per_example = (
+                _bce(real_targets, real_logits) + _bce(tf.zeros_like(fake_logits), fake_logits) + r1
             )
             if cfg.conditional:
                 d_per_example += _digit_ce(labels, real_digits)
@@ -146,6 +146,22 @@ class GAN:
         self.g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         return g_loss, d_loss
+
+    def _real_logits(self, images, real_in):
+        """D's output on the real batch, and the per-example R1 penalty (0 when off): gamma/2
+        |grad_x D(x)|^2 keeps D flat on the data, so G is not pushed past it (Mescheder et al.,
+        "Which Training Methods for GANs do actually Converge?", 2018). Called under D's tape,
+        which then differentiates the gradient too."""
+        if not self.config.r1_gamma:
+            return self.discriminator(real_in, training=True), 0.0
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            real_logits = self.discriminator(real_in, training=True)
+            score = real_logits[0] if self.config.conditional else real_logits
+            total = tf.reduce_sum(tf.cast(score, tf.float32))
+        grads = tape.gradient(total, images)
+        r1 = 0.5 * self.config.r1_gamma * tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
+        return real_logits, r1
 
     def _top_k_loss(self, g_per_example: tf.Tensor, replicas: int) -> tf.Tensor:
         """G's loss over only the fakes D rates most real (lowest loss): the worst ones, often
