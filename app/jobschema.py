@@ -67,6 +67,13 @@ class JobParams(BaseModel):
         description="Top-k training: G learns from the fakes D rates best, 1% fewer an epoch "
         "down to this share, e.g. 0.5 (1: off).",
     )
+    r1_gamma: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="R1 penalty: D's loss adds gamma/2 times its squared input gradient on "
+        "real images, e.g. 0.1 (0: off).",
+    )
     conditional: StrictBool = Field(False, description="Train G(noise, digit).")
     mixed_precision: Literal["float32", "bfloat16"] = "float32"
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed.")

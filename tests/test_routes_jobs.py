@@ -212,6 +212,7 @@ BAD_FIELDS = [
     ({"beta_1": 1}, "beta_1"),
     ({"ema_decay": 1}, "ema_decay"),
     ({"top_k": 0}, "top_k"),
+    ({"r1_gamma": -0.1}, "r1_gamma"),
     ({"epochs": 2, "lr_decay_epochs": 3}, "lr_decay_epochs"),  # longer than the run
     ({"mixed_precision": "float16"}, "mixed_precision"),
     ({"limit": 0}, "limit"),

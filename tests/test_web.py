@@ -262,6 +262,7 @@ def test_train_from_the_form_live_and_cancel_resume_delete(page, service):
     page.fill("#job-ema_decay", "0.9")
     page.fill("#job-lr_decay_epochs", "1")
     page.fill("#job-top_k", "0.5")
+    page.fill("#job-r1_gamma", "0.1")
     page.fill("#job-checkpoint_every", "2")
 
     # A wrong token and a bad name are refused by the API and said in words.
@@ -284,7 +285,7 @@ def test_train_from_the_form_live_and_cancel_resume_delete(page, service):
     first = int(page.inner_text("#live-title").split(":")[0].removeprefix("Job "))
     params = httpx.get(f"{service}/jobs/{first}").json()["params"]
     assert params["ema_decay"] == 0.9 and params["checkpoint_every"] == 2
-    assert params["lr_decay_epochs"] == 1 and params["top_k"] == 0.5
+    assert params["lr_decay_epochs"] == 1 and params["top_k"] == 0.5 and params["r1_gamma"] == 0.1
     assert params["epochs"] == 2 and params["limit"] == 256 and params["batch_size"] == 64
     page.wait_for_function("() => document.getElementById('train-error').children.length === 0")
     start_job("web-queued", TOKEN)

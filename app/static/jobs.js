@@ -5,7 +5,7 @@ import { live, unwatch, watch } from "./live.js";
 
 const NUMBER_FIELDS = [
   "epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "ema_decay",
-  "lr_decay_epochs", "top_k", "seed", "limit", "eval_every", "checkpoint_every",
+  "lr_decay_epochs", "top_k", "r1_gamma", "seed", "limit", "eval_every", "checkpoint_every",
 ];
 
 function jobBody() {
