@@ -69,10 +69,15 @@ def test_top_k_training_changes_the_generator_step_only():
         gan.train_step(tf.constant(images), tf.zeros(8, tf.int32))
         return gan
 
-    plain, top_k = step(1.0), step(0.25)
-    same = zip(plain.discriminator.get_weights(), top_k.discriminator.get_weights())
+    assert_step_changed_only("generator", step(1.0), step(0.25))
+
+
+def assert_step_changed_only(network: str, plain: GAN, changed: GAN) -> None:
+    """`changed`'s step moved `network` elsewhere than `plain`'s did, and the other network not."""
+    other = "discriminator" if network == "generator" else "generator"
+    same = zip(getattr(plain, other).get_weights(), getattr(changed, other).get_weights())
     assert all(np.array_equal(a, b) for a, b in same)
-    differ = zip(plain.generator.get_weights(), top_k.generator.get_weights())
+    differ = zip(getattr(plain, network).get_weights(), getattr(changed, network).get_weights())
     assert any(not np.array_equal(a, b) for a, b in differ)
 
 
@@ -107,8 +112,4 @@ def test_r1_changes_the_discriminator_step_only():
         gan.train_step(IMAGES, tf.zeros(4, tf.int32))
         return gan
 
-    plain, r1 = step(0.0), step(10.0)
-    same = zip(plain.generator.get_weights(), r1.generator.get_weights())
-    assert all(np.array_equal(a, b) for a, b in same)
-    differ = zip(plain.discriminator.get_weights(), r1.discriminator.get_weights())
-    assert any(not np.array_equal(a, b) for a, b in differ)
+    assert_step_changed_only("discriminator", step(0.0), step(10.0))
