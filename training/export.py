@@ -1,7 +1,8 @@
 """Export a generator as a self-contained SavedModel plus `model.json`, as a new integer version.
 
 The contract with the service: `serving_default` takes `noise` float32 [N, noise_dim] (and `labels`
-int32 [N] when conditional) and returns `images` float32 [N, 28, 28, 1] in [-1, 1].
+int32 [N] when conditional) and returns `images` float32 [N, 28, 28, 1] in [-1, 1]. The noise is
+standard normal; an export with a fitted prior (training.prior) maps it inside the signature.
 
 Layout, TF Serving's: `models/NAME/VERSION/` is the SavedModel itself (`saved_model.pb`,
 `variables/`, `fingerprint.pb`), so TF Serving can serve `models/NAME` as it is; `model.json`,
@@ -25,6 +26,7 @@ import tensorflow as tf
 from PIL import Image
 
 from training.config import IMAGE_SHAPE, NUM_CLASSES, TrainConfig
+from training.latent import Prior, mixture_latent
 from training.models import generator_for
 from training.samples import grid_image
 
@@ -35,12 +37,21 @@ class Serving(tf.Module):
     """The signature over copies of the generator's weights stored as `weights`: float16 halves
     the export, and every call computes in float32 from them (the casts cost no measurable time)."""
 
-    def __init__(self, generator: keras.Model, conditional: bool, noise_dim: int, weights: str):
+    def __init__(
+        self,
+        generator: keras.Model,
+        conditional: bool,
+        noise_dim: int,
+        weights: str,
+        prior: Prior | None = None,
+    ):
         super().__init__()
         self.trainable = [_stored(v, weights) for v in generator.trainable_variables]
         self.non_trainable = [_stored(v, weights) for v in generator.non_trainable_variables]
+        # float32 always: the prior's draws must not move with the weights' storage
+        self.prior = [tf.Variable(a, trainable=False) for a in prior.arrays()] if prior else []
 
-        def run(inputs):
+        def images(inputs):
             # stateless_call reads these copies, so the model's own variables stay out of the
             # SavedModel; the closure keeps the model itself from being tracked and saved.
             float32 = [
@@ -49,8 +60,14 @@ class Serving(tf.Module):
             images, _ = generator.stateless_call(*float32, inputs, training=False)
             return {"images": tf.cast(images, tf.float32)}
 
+        def latent(noise):
+            return mixture_latent(noise, *self.prior) if self.prior else noise
+
+        def run(noise):
+            return images(latent(noise))
+
         def conditional_run(noise, labels):
-            return run([noise, labels])
+            return images([latent(noise), labels])
 
         specs = [tf.TensorSpec([None, noise_dim], tf.float32, name="noise")]
         if conditional:
@@ -90,13 +107,16 @@ def export_generator(
     metadata: dict,
     extra_files: tuple[Path, ...] = (),
     weights: str = "float32",
+    prior: Prior | None = None,
 ) -> Path:
     """Write `base/<next version>/` atomically: a temporary folder renamed when complete.
-    `weights`: how the SavedModel stores them, float32 or float16 (half the size)."""
+    `weights`: how the SavedModel stores them, float32 or float16 (half the size); `prior`: the
+    noise distribution the signature maps the caller's standard normal noise to (None: itself)."""
     base.mkdir(parents=True, exist_ok=True)
     tmp = base / f".tmp-export-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    module = Serving(float32_copy(generator, config), config.conditional, config.noise_dim, weights)
+    copy = float32_copy(generator, config)
+    module = Serving(copy, config.conditional, config.noise_dim, weights, prior)
     tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
     preview_grid(module.serve, config).save(tmp / "grid.png")
     for path in extra_files:
@@ -122,6 +142,8 @@ def export_generator(
             "training": config.to_dict(),
             **metadata,
         }
+        if prior:  # whatever else the caller says of it, model.json says it is there
+            info["prior"] = {"modes": len(prior.weights), **metadata.get("prior", {})}
         (tmp / "model.json").write_text(json.dumps(info, indent=2) + "\n")
         try:
             tmp.rename(base / str(version))

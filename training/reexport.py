@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem := cliutil.not_an_export(args.version_dir):
         return cliutil.fail(parser.prog, problem)
     generator, config, info = load_generator(args.version_dir)
+    if info.get("prior"):  # its draws were fitted to the source's weights, not to these
+        return cliutil.fail(parser.prog, "it has a fitted prior: fit one again on its source")
     metadata = {k: v for k, v in info.items() if k not in NOT_KEPT}
     metadata["reexported_from"] = f"{info['name']}@{info['version']}"
     gif = args.version_dir / "progress.gif"
