@@ -15,26 +15,12 @@ EVAL_EVERY=${EVAL_EVERY:-5}
 RECIPE=(--learning-rate 2e-4 --beta-1 0.5 --label-smoothing 0.1 --ema-decay 0.999 --top-k 0.5
   --mixed-precision "${PRECISION:-float32}" --export-weights float16)
 
-run() {  # run OUT MODELS/NAME VERSION EPOCHS flags...
-  local out=$1 export=$2 version=$3 epochs=$4; shift 4
-  if [ -d "$export/$version" ]; then echo "$export/$version: shipped"; return; fi
-  if [ -f "$out/exported" ]; then echo "$out: done"; return; fi
-  local resume=()
-  if [ -f "$out/checkpoints/checkpoint" ]; then resume=(--resume); fi
-  # Every epoch is checkpointed (a session may end at any time) and kept, so late epochs can
-  # also be averaged with training.average.
-  "$PY" -m training --out "$out" --epochs "$epochs" --eval-every "$EVAL_EVERY" \
-    --checkpoint-every 1 --keep-checkpoints "$epochs" --events "$out.events.jsonl" \
-    --export "runs/exports/$(basename "$export")" "${resume[@]}" "$@"
-  # Only a run that reached its last epoch exports; a stopped one is resumed next time.
-  if tail -n 1 "$out.events.jsonl" | grep -q '"stopped": false'; then touch "$out/exported"; fi
-}
-
 stage() {  # stage OUT EPOCHS flags...: train OUT on (resuming) until EPOCHS, unless it got there
   local out=$1 epochs=$2; shift 2
   if [ -f "$out/done-$epochs" ]; then echo "$out: epoch $epochs done"; return; fi
   local resume=()
   if [ -f "$out/checkpoints/checkpoint" ]; then resume=(--resume); fi
+  # Every epoch is checkpointed: a session may end at any time.
   "$PY" -m training --out "$out" --epochs "$epochs" --eval-every "$EVAL_EVERY" \
     --checkpoint-every 1 --keep-checkpoints 5 --events "$out.events.jsonl" "${resume[@]}" "$@"
   if ! tail -n 1 "$out.events.jsonl" | grep -q '"stopped": false'; then
@@ -53,4 +39,10 @@ if [ -d models/dcgan/3 ]; then echo "models/dcgan/3: shipped"; else
     --lr-decay-epochs 55 --export runs/exports/dcgan
   "$PY" -m training.prior "$(ls -d runs/exports/dcgan/[0-9]* | sort -V | tail -n 1)" --out models/dcgan
 fi
-run runs/cdcgan-ema models/cdcgan 4 "${CDCGAN_EPOCHS:-30}" --conditional "${RECIPE[@]}"
+# cdcgan@4: the recipe, conditional; every epoch kept, so late ones can be averaged too
+# (training.average).
+if [ -d models/cdcgan/4 ]; then echo "models/cdcgan/4: shipped"; else
+  epochs=${CDCGAN_EPOCHS:-30}
+  stage runs/cdcgan-ema "$epochs" --conditional "${RECIPE[@]}" --keep-checkpoints "$epochs" \
+    --export runs/exports/cdcgan
+fi

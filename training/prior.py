@@ -26,7 +26,8 @@ from keras import layers
 
 from training import cliutil
 from training.config import NUM_CLASSES
-from training.data import DataError, Mnist, load_mnist, scale_images
+from training.data import DataError, load_mnist
+from training.evaluate import train_classifier
 from training.export import export_generator
 from training.latent import Prior
 from training.reexport import NOT_KEPT, load_generator
@@ -37,10 +38,9 @@ SAMPLES = 60_000
 BATCH = 1_000
 
 
-def train_labeller(mnist: Mnist, epochs: int = 3, seed: int = 1) -> tuple[keras.Model, float]:
-    """A one-hidden-layer MLP, about 97% test accuracy in seconds; logits out."""
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
+def make_labeller() -> keras.Model:
+    """A one-hidden-layer MLP (digit logits out): about 97% test accuracy in 3 epochs, seconds."""
+    return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
             layers.Flatten(),
@@ -48,14 +48,6 @@ def train_labeller(mnist: Mnist, epochs: int = 3, seed: int = 1) -> tuple[keras.
             layers.Dense(NUM_CLASSES),
         ]
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    model.fit(scale_images(mnist.x_train), mnist.y_train, batch_size=128, epochs=epochs, verbose=0)
-    _, accuracy = model.evaluate(scale_images(mnist.x_test), mnist.y_test, verbose=0)
-    return model, float(accuracy)
 
 
 def fit_prior(
@@ -116,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         mnist = load_mnist(args.data)
     except DataError as exc:
         return cliutil.fail(parser.prog, str(exc))
-    labeller, accuracy = train_labeller(mnist)
+    labeller, accuracy = train_classifier(mnist, 3, seed=1, make=make_labeller, verbose=0)
     log.info("labeller: test accuracy %.4f", accuracy)
     weights = np.bincount(mnist.y_train, minlength=NUM_CLASSES) / len(mnist.y_train)
     try:
