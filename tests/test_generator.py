@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.generator import Generator, NotExact, Options, _plan_calls, fingerprint, to_pixels
+from app.generator import (
+    Generator,
+    NotExact,
+    Options,
+    _plan_calls,
+    constant_weights,
+    fingerprint,
+    to_pixels,
+)
 from app.registry import ModelRegistry
 from tests.conftest import QUIET_TF, ROOT
 
@@ -48,6 +56,41 @@ def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
     # whatever the plan (sizes, padding, more rows than it covers), the images alone's pixels
     for n in (1, 3, 5, 17, 64, 150):
         np.testing.assert_array_equal(generator(noise[:n], labels[:n]), to_pixels(alone[:n]))
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cdcgan"])
+def test_weights_folded_into_constants_give_the_signatures_floats(models_dir, name):
+    loaded = tf.saved_model.load(str(models_dir / name / "1"))  # owns the variables
+    signature = loaded.signatures["serving_default"]
+    call, graph = constant_weights(signature)
+    assert graph == "constants"
+    rng = np.random.default_rng(3)
+    inputs = {"noise": tf.constant(rng.standard_normal((5, 100)).astype(np.float32))}
+    if name == "cdcgan":
+        inputs["labels"] = tf.constant([3, 1, 4, 1, 5], tf.int32)
+    want = signature(**inputs)["images"].numpy()
+    np.testing.assert_array_equal(call(**inputs)["images"].numpy(), want)
+
+
+class Counter(tf.Module):
+    """A signature that writes a variable: it cannot be frozen, and is served as it is."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = tf.Variable(0.0)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 100], tf.float32, name="noise")])
+    def serve(self, noise):
+        self.calls.assign_add(1.0)
+        return {"images": tf.zeros([tf.shape(noise)[0], 28, 28, 1]) + 0 * self.calls}
+
+
+def test_a_signature_that_writes_its_variables_keeps_them(tmp_path):
+    module = Counter()
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
+    generator = Generator("counter@1", tf.saved_model.load(str(tmp_path)), False, 100, Options())
+    assert generator.graph == "variables" and generator.describe()["weights"] == "variables"
+    assert generator(np.zeros((2, 100), np.float32)).shape == (2, 28, 28)
 
 
 def test_per_image_mode_is_the_fallback_and_selectable(models_dir):
@@ -91,6 +134,9 @@ def test_fingerprint_names_weights_and_precision(models_dir):
     assert fingerprint(str(one), "float32", "CPU") == fingerprint(str(one), "float32", "CPU")
     assert fingerprint(str(one), "float32", "CPU") != fingerprint(str(two), "float32", "CPU")
     assert fingerprint(str(one), "float32", "CPU") != fingerprint(str(one), "bfloat16", "CPU")
+    assert fingerprint(str(one), "float32", "CPU") != fingerprint(
+        str(one), "float32", "CPU", "variables"
+    )
 
 
 def bf16_inputs():

@@ -13,7 +13,7 @@ from app.batching import Overloaded
 from app.cache import etag, etag_matches
 from app.deps import RegistryDep, RendererDep, SettingsDep, query_error, resolve_model
 from app.generation import labels_for, noise_for, slerp
-from app.imaging import default_cols, gif_bytes, grid_png
+from app.imaging import ENCODING, default_cols, gif_bytes, grid_png
 from app.names import REF_PATTERN
 from app.registry import ModelVersion
 from app.rendering import ClientGone, ImageSpec, Renderer
@@ -261,7 +261,7 @@ def _labels(version: ModelVersion, n: int, digit: int | None, digits: str | None
 
 def _key(kind: str, version: ModelVersion, *params) -> str:
     """The cache key and ETag source: equal keys, equal bytes (the fingerprint says on what)."""
-    return "|".join(map(str, (kind, version.ref, version.fingerprint, *params)))
+    return "|".join(map(str, (kind, ENCODING, version.ref, version.fingerprint, *params)))
 
 
 def _labels_key(labels: np.ndarray | None) -> str:
