@@ -3,16 +3,17 @@
     python benchmarks/serve_load.py [--models-dir models] [--model dcgan] [--seconds 8]
                                     [--precision float32|bfloat16|both]
 
-Starts, one after the other on loopback: the service (`uvicorn app.main:app`), and a plain
-FastAPI app that calls the SavedModel's signature once per request (no batching, no cache, the
-obvious 30 lines). Drives both with the same client and workloads: fresh seeds for every request
-(n=16 at concurrency 1 and 8, n=1 at concurrency 8) and one repeated seed (cache hits, concurrency
-32). The client is `wrk` (Debian package) with a Lua script that numbers the seeds, so the client
-costs next to nothing; without wrk it falls back to httpx and says that the client is then part
-of what is measured. Beside them, the bare signature in-process (no HTTP, no PNG), measured
-before and after the servers' rows, as calls/s of the same n. Prints the machine first.
-The wrapper and the bare signature run in float32; `--precision both` also runs the service in
-bfloat16 and prints it against the float32 service of the same run.
+Starts on loopback the service (`uvicorn app.main:app`) and a plain FastAPI app that calls the
+SavedModel's signature once per request (no batching, no cache, the obvious 30 lines). Drives both
+with the same client and workloads: fresh seeds for every request (n=16 at concurrency 1 and 8,
+n=1 at concurrency 8) and one repeated seed (cache hits, concurrency 32). The client is `wrk`
+(Debian package) with a Lua script that numbers the seeds, so the client costs next to nothing;
+without wrk it falls back to httpx and says that the client is then part of what is measured.
+Beside them, the bare signature in-process (no HTTP, no PNG), as calls/s of the same n. Each
+workload runs on every server and the bare signature back to back (the bare one before and
+after), so that a machine whose speed drifts over minutes still compares like with like.
+Prints the machine first. The wrapper and the bare signature run in float32; `--precision both`
+also runs the service in bfloat16 and prints it against the float32 service of the same run.
 """
 
 from __future__ import annotations
@@ -188,31 +189,58 @@ def run_httpx(url: str, path: str, unique: bool, concurrency: int, seconds: floa
     }
 
 
-def bare_rate(saved_model_dir: Path, n: int, seconds: float) -> float:
-    """Calls/s of the signature alone, in-process, making n images per call."""
+def load_signature(saved_model_dir: Path):
+    """The SavedModel's signature as `call(n)`: n images from fresh noise, as numpy."""
     import tensorflow as tf
 
-    serve = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
+    loaded = tf.saved_model.load(str(saved_model_dir))
+    serve = loaded.signatures["serving_default"]
     conditional = "labels" in serve.structured_input_signature[1]
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        noise = np.random.default_rng(calls).standard_normal((n, 100)).astype(np.float32)
-        inputs = {"noise": tf.constant(noise)}
+    rng = np.random.default_rng(0)
+
+    def call(n: int) -> np.ndarray:
+        inputs = {"noise": tf.constant(rng.standard_normal((n, 100)).astype(np.float32))}
         if conditional:
             inputs["labels"] = tf.constant(np.arange(n) % 10, tf.int32)
-        serve(**inputs)["images"].numpy()
+        return serve(**inputs)["images"].numpy()
+
+    call.loaded = loaded  # keeps the variables alive
+    for n in (16, 1):  # the first calls build the function
+        call(n)
+    return call
+
+
+def bare_rate(call, n: int, seconds: float) -> float:
+    """Calls/s of the signature alone, in-process, making n images per call."""
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        call(n)
         calls += 1
     return calls / (time.perf_counter() - start)
 
 
-def measure(url: str, model: str, seconds: float, base: int, drive) -> list[dict]:
-    rows = []
-    for i, (name, n, unique, concurrency) in enumerate(WORKLOADS):
+def run_rows(urls: dict, model: str, seconds: float, drive, signature):
+    """Each workload on every server in turn, and the bare signature of the same n before and
+    after them (their mean is the row's bare rate); fresh seeds for every row and server."""
+    for url in urls.values():
+        for n in (16, 1):  # warm, and cache seed 42 for the repeated row
+            httpx.get(url + f"/generate?n={n}&model={model}&seed=42", timeout=60)
+    results, bare, base = {name: [] for name in urls}, [], 1
+    for name, n, unique, concurrency in WORKLOADS:
         path = f"/generate?n={n}&model={model}&seed=" + ("" if unique else "42")
-        httpx.get(url + f"/generate?n={n}&model={model}&seed=42")  # warm (and cache) seed 42
-        rows.append(drive(url, path, unique, concurrency, seconds, base + i * 10**8))
-        print(f"  {name:<14} c={concurrency:<3} {rows[-1]['rps']:8.1f} req/s", flush=True)
-    return rows
+        before = bare_rate(signature, n, seconds / 2) if unique else None
+        for server, url in urls.items():
+            results[server].append(drive(url, path, unique, concurrency, seconds, base))
+            base += 10**8
+            print(f"  {server:<17} {name:<14} c={concurrency:<3} "
+                  f"{results[server][-1]['rps']:8.1f} req/s", flush=True)  # fmt: skip
+        if unique:
+            after = bare_rate(signature, n, seconds / 2)
+            bare.append((before + after) / 2)
+            print(f"  bare signature    n={n:<3} {before:.1f}/{after:.1f} calls/s", flush=True)
+        else:
+            bare.append(None)
+    return results, bare
 
 
 def main() -> None:
@@ -237,39 +265,34 @@ def main() -> None:
         "DCGAN_LOG_LEVEL": "warning",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
-    bare_before = {n: bare_rate(saved_model, n, args.seconds / 2) for n in (16, 1)}
-    base = 1  # every row and server its own seeds: no cache hits from an earlier row
-    results = {}
+    signature = load_signature(saved_model)
     servers = [
         (f"service {p}", [sys.executable, "-m", "app.server", "--port"], p) for p in precisions
     ] + [("plain wrapper", [sys.executable, "-c", PLAIN_WRAPPER, str(saved_model)], "float32")]
-    for name, command, precision in servers:
-        print(f"{name}:", flush=True)
-        proc, url = start(command, {**env, "DCGAN_PRECISION": precision})
-        try:
-            results[name] = measure(url, args.model, args.seconds, base, drive)
-        finally:
+    urls, procs = {}, []
+    try:
+        for name, command, precision in servers:
+            proc, urls[name] = start(command, {**env, "DCGAN_PRECISION": precision})
+            procs.append(proc)
+        results, bare = run_rows(urls, args.model, args.seconds, drive, signature)
+    finally:
+        for proc in procs:
             proc.terminate()
             proc.wait()
-        base += 10**9
-    bare_after = {n: bare_rate(saved_model, n, args.seconds / 2) for n in (16, 1)}
-    bare = {n: (bare_before[n] + bare_after[n]) / 2 for n in (16, 1)}
     print(
-        f"\nbare signature, {args.model}@{version_dir.name}, before/after the servers: "
-        f"n=16 {bare_before[16]:.1f}/{bare_after[16]:.1f} calls/s, "
-        f"n=1 {bare_before[1]:.1f}/{bare_after[1]:.1f}; service {precisions[0]}, wrapper and "
-        f"bare float32; "
-        f"client {'wrk' if drive is run_wrk else 'httpx'}\n"
+        f"\nbare signature: {args.model}@{version_dir.name}; service {precisions[0]}, wrapper and "
+        f"bare float32; client {'wrk' if drive is run_wrk else 'httpx'}; each row's servers and "
+        f"bare signature back to back\n"
     )
     print(
         "| workload | concurrency | service req/s | p50 ms | p99 ms | plain wrapper req/s "
         "| p99 ms | bare calls/s | service / bare | service / wrapper |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for i, (name, n, unique, concurrency) in enumerate(WORKLOADS):
+    for i, (name, _, unique, concurrency) in enumerate(WORKLOADS):
         ours, plain = results[f"service {precisions[0]}"][i], results["plain wrapper"][i]
         bare_col, ratio = ("-", "-") if not unique else (
-            f"{bare[n]:.1f}", f"{ours['rps'] / bare[n]:.2f}"
+            f"{bare[i]:.1f}", f"{ours['rps'] / bare[i]:.2f}"
         )  # fmt: skip
         print(
             f"| {name} | {concurrency} | {ours['rps']:.1f} | {ours['p50']:.1f} | "
