@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -110,7 +111,7 @@ def fingerprint(
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def constant_weights(signature) -> tuple:
+def constant_weights(signature) -> tuple[Callable, str]:
     """The signature with its weights folded into the graph as constants, and "constants"; or
     the signature itself and "variables" when that cannot be done.
 
@@ -128,11 +129,13 @@ def constant_weights(signature) -> tuple:
     except Exception as exc:  # e.g. a graph that writes its variables: serve it unchanged
         log.warning("weights kept as variables: %s: %s", type(exc).__name__, exc)
         return signature, "variables"
-    names = [spec.name for spec in frozen.inputs]
+    names = [tensor.name.split(":")[0] for tensor in frozen.inputs]  # "noise:0" -> "noise"
+    if sorted(names) != sorted(signature.structured_input_signature[1]) or len(frozen.outputs) != 1:
+        log.warning("weights kept as variables: the folded graph's inputs are %s", names)
+        return signature, "variables"
 
     def call(**inputs):
-        flat = [inputs[name.split(":")[0]] for name in names]
-        return {"images": frozen(*flat)[0]}
+        return {"images": frozen(*[inputs[name] for name in names])[0]}
 
     return call, "constants"
 
