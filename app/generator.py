@@ -87,9 +87,7 @@ def generation_options(precision: str, mode: Mode, max_rows: int) -> Options:
     return Options(precision, mode, max_rows)
 
 
-def fingerprint(
-    saved_model_dir: str, precision: Precision, device: str, graph: str = "constants"
-) -> str:
+def fingerprint(saved_model_dir: str, precision: Precision, device: str, weights: str) -> str:
     """What an image's bytes depend on beyond the request: the weights (the SavedModel's
     checksum), the precision, how the graph holds the weights (see constant_weights), the
     TensorFlow build, the device and its instruction set, and the thread count. It goes into
@@ -100,7 +98,7 @@ def fingerprint(
     parts = (
         checksum,
         precision,
-        graph,
+        weights,
         tf.version.VERSION,
         tf.version.GIT_VERSION,
         os.environ.get("TF_ENABLE_ONEDNN_OPTS", ""),
@@ -154,7 +152,7 @@ class Generator:
         self.ref = ref  # name@version, for logs and metrics
         self._saved_model = saved_model  # owns the variables, read where they were not folded
         self.conditional, self.noise_dim, self.options = conditional, noise_dim, options
-        signature, self.graph = constant_weights(saved_model.signatures["serving_default"])
+        signature, self.weights = constant_weights(saved_model.signatures["serving_default"])
         specs = [tf.TensorSpec([None, noise_dim]), tf.TensorSpec([None], tf.int32)]
 
         def call(noise, labels):
@@ -247,7 +245,7 @@ class Generator:
             "call_sizes": list(self.sizes),
             "exact": self.options.mode != "batched",
             "precision": self.options.precision,
-            "weights": self.graph,
+            "weights": self.weights,
             "self_test_seconds": round(self.self_test_seconds, 2),
         }
 
