@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +182,18 @@ def start_server(env: dict, *args: str) -> tuple[Server, str]:
     command = [sys.executable, "-m", "app.server", "--host", "127.0.0.1"]
     proc = Server([*command, "--port", str(port), *args], {**os.environ, **QUIET_TF, **env})
     return proc, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def serving(env: dict) -> Iterator[str]:
+    """A started and ready `dcgan-serve`'s base URL; the server is killed on exit."""
+    proc, url = start_server(env)
+    try:
+        wait_ready(proc, url)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def wait_ready(proc: subprocess.Popen, url: str, timeout: float = 90) -> None:

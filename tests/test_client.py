@@ -19,7 +19,7 @@ import pytest
 
 from client import ApiError, Client
 from client.sse import Event, parse
-from tests.conftest import ROOT, free_port, service_env, start_server, wait_ready
+from tests.conftest import ROOT, free_port, service_env, serving
 
 TOKEN = "client-token"
 TINY = ("--epochs", "1", "--limit", "256", "--batch-size", "64")
@@ -129,13 +129,8 @@ def _close(*socks: socket.socket) -> None:
 def service(models_dir, mnist_path, tmp_path_factory):
     """A real server with its own models and data folders, and a token."""
     root = tmp_path_factory.mktemp("client")
-    proc, url = start_server(service_env(root, models_dir, mnist_path, TOKEN))
-    try:
-        wait_ready(proc, url)
+    with serving(service_env(root, models_dir, mnist_path, TOKEN)) as url:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, start_server, wait_ready
+from tests.conftest import ROOT, serving
 
 pytestmark = pytest.mark.slow
 CLI = Path(sys.executable).parent / "schemathesis"
@@ -25,9 +25,7 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(models_dir, tmp_path
         "DCGAN_RUN_JOBS": "off",
         "DCGAN_ACCESS_LOG": "false",
     }
-    proc, url = start_server(env)
-    try:
-        wait_ready(proc, url)
+    with serving(env) as url:
         shutil.copy(ROOT / "tests" / "schemathesis.toml", tmp_path)
         done = subprocess.run(
             [str(CLI), "run", f"{url}/openapi.json", "-H", "Authorization: Bearer st",
@@ -35,8 +33,5 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(models_dir, tmp_path
              "--seed", "1", "--workers", "2"],
             cwd=tmp_path, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
-        assert done.returncode == 0, done.stdout[-5000:]
-        assert "passed" in done.stdout
-    finally:
-        proc.kill()
-        proc.wait()
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert "passed" in done.stdout

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.conftest import QUIET_TF, ROOT, free_port, service_env, start_server, wait_ready
+from tests.conftest import QUIET_TF, ROOT, free_port, service_env, serving, wait_ready
 from training.cli import build_parser
 
 README = (ROOT / "README.md").read_text()
@@ -35,9 +35,7 @@ def shell_blocks(text: str) -> list[str]:
 @pytest.mark.slow
 def test_every_curl_example_runs(models_dir, mnist_path, tmp_path):
     env = service_env(tmp_path / "service", models_dir, mnist_path, TOKEN)
-    proc, url = start_server(env)
-    try:
-        wait_ready(proc, url)
+    with serving(env) as url:
         curls = [c for c in shell_blocks(README) if c.startswith("curl ")]
         assert len(curls) >= 12
         for command in curls:
@@ -53,9 +51,6 @@ def test_every_curl_example_runs(models_dir, mnist_path, tmp_path):
         for name in ("digits.png", "sevens.png", "walk.gif", "progress.gif", "quick.png"):
             assert (tmp_path / name).stat().st_size > 0
         assert httpx.get(f"{url}/jobs/1").json()["state"] == "succeeded"
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_configuration_table_lists_every_setting_with_its_default():

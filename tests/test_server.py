@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import start_server, wait_ready
+from tests.conftest import serving
 
 pytestmark = pytest.mark.slow
 
@@ -18,11 +18,8 @@ def server(models_dir):
         "DCGAN_HEADER_TIMEOUT": "1",
         "DCGAN_LIMIT_CONCURRENCY": "20",
     }
-    proc, url = start_server(env)
-    wait_ready(proc, url)
-    yield url
-    proc.kill()
-    proc.wait()
+    with serving(env) as url:
+        yield url
 
 
 def connect(url: str) -> socket.socket:

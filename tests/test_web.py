@@ -12,7 +12,7 @@ import pytest
 
 from app.generator import has_native_bfloat16
 from app.jobschema import JobState
-from tests.conftest import ROOT, service_env, start_server, wait_ready
+from tests.conftest import ROOT, service_env, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(
@@ -70,13 +70,8 @@ def service(models_dir, mnist_path, tmp_path_factory):
     for ref, metrics in [("cdcgan/1", METRICS), ("dcgan/1", COPIER)]:
         info = root / "models" / ref / "model.json"
         info.write_text(json.dumps({**json.loads(info.read_text()), "metrics": metrics}))
-    proc, url = start_server(env)
-    try:
-        wait_ready(proc, url)
+    with serving(env) as url:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")
