@@ -1,7 +1,7 @@
 """The service under load, beside a plain wrapper and the bare SavedModel, in one run.
 
-    python benchmarks/serve_load.py [--models-dir models] [--model dcgan] [--seconds 8]
-                                    [--precision float32|bfloat16|both]
+    python benchmarks/serve_load.py [--models-dir models] [--model dcgan] [--seconds 5]
+                                    [--rounds 3] [--precision float32|bfloat16|both]
 
 Starts on loopback the service (`uvicorn app.main:app`) and a plain FastAPI app that calls the
 SavedModel's signature once per request (no batching, no cache, the obvious 30 lines). Drives both
@@ -10,8 +10,10 @@ n=1 at concurrency 8) and one repeated seed (cache hits, concurrency 32). The cl
 (Debian package) with a Lua script that numbers the seeds, so the client costs next to nothing;
 without wrk it falls back to httpx and says that the client is then part of what is measured.
 Beside them, the bare signature in-process (no HTTP, no PNG), as calls/s of the same n. Each
-workload runs on every server and the bare signature back to back (the bare one before and
-after), so that a machine whose speed drifts over minutes still compares like with like.
+workload runs on every server and the bare signature back to back, in `--rounds` rounds that
+alternate between them (the bare one before each round and after the last): a machine whose speed
+drifts over minutes still compares like with like, and a server's rate is the mean of its turns
+(p50 and p99 their median), as a single turn's ratios moved by ~0.1 from run to run.
 Prints the machine first. The wrapper and the bare signature run in float32; `--precision both`
 also runs the service in bfloat16 and prints it against the float32 service of the same run.
 """
@@ -219,25 +221,35 @@ def bare_rate(call, n: int, seconds: float) -> float:
     return calls / (time.perf_counter() - start)
 
 
-def run_rows(urls: dict, model: str, seconds: float, drive, signature):
-    """Each workload on every server in turn, and the bare signature of the same n before and
-    after them (their mean is the row's bare rate); fresh seeds for every row and server."""
+def run_rows(urls: dict, model: str, seconds: float, rounds: int, drive, signature):
+    """Each workload on every server in turn, `rounds` times, with the bare signature of the same
+    n before each round and after the last (their mean is the row's bare rate); fresh seeds for
+    every turn."""
     for url in urls.values():
         for n in (16, 1):  # warm, and cache seed 42 for the repeated row
             httpx.get(url + f"/generate?n={n}&model={model}&seed=42", timeout=60)
     results, bare, base = {name: [] for name in urls}, [], 1
     for name, n, unique, concurrency in WORKLOADS:
         path = f"/generate?n={n}&model={model}&seed=" + ("" if unique else "42")
-        before = bare_rate(signature, n, seconds / 2) if unique else None
-        for server, url in urls.items():
-            results[server].append(drive(url, path, unique, concurrency, seconds, base))
-            base += 10**8
-            print(f"  {server:<17} {name:<14} c={concurrency:<3} "
-                  f"{results[server][-1]['rps']:8.1f} req/s", flush=True)  # fmt: skip
+        turns, bare_turns = {server: [] for server in urls}, []
+        for _ in range(rounds):
+            if unique:
+                bare_turns.append(bare_rate(signature, n, seconds / 2))
+            for server, url in urls.items():
+                turns[server].append(drive(url, path, unique, concurrency, seconds, base))
+                base += 10**8
+                print(f"  {server:<17} {name:<14} c={concurrency:<3} "
+                      f"{turns[server][-1]['rps']:8.1f} req/s", flush=True)  # fmt: skip
+        for server, measured in turns.items():
+            results[server].append(
+                {"rps": float(np.mean([m["rps"] for m in measured]))}
+                | {q: float(np.median([m[q] for m in measured])) for q in ("p50", "p99")}
+            )
         if unique:
-            after = bare_rate(signature, n, seconds / 2)
-            bare.append((before + after) / 2)
-            print(f"  bare signature    n={n:<3} {before:.1f}/{after:.1f} calls/s", flush=True)
+            bare_turns.append(bare_rate(signature, n, seconds / 2))
+            bare.append(float(np.mean(bare_turns)))
+            rates = "/".join(f"{rate:.1f}" for rate in bare_turns)
+            print(f"  bare signature    n={n:<3} {rates} calls/s", flush=True)
         else:
             bare.append(None)
     return results, bare
@@ -247,7 +259,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--model", default="dcgan")
-    parser.add_argument("--seconds", type=int, default=8, help="per workload")
+    parser.add_argument("--seconds", type=int, default=5, help="per workload, server and round")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of every server per workload")
     parser.add_argument("--precision", choices=["float32", "bfloat16", "both"], default="float32")
     args = parser.parse_args()
     print(machine())
@@ -274,7 +287,7 @@ def main() -> None:
         for name, command, precision in servers:
             proc, urls[name] = start(command, {**env, "DCGAN_PRECISION": precision})
             procs.append(proc)
-        results, bare = run_rows(urls, args.model, args.seconds, drive, signature)
+        results, bare = run_rows(urls, args.model, args.seconds, args.rounds, drive, signature)
     finally:
         for proc in procs:
             proc.terminate()
@@ -282,7 +295,7 @@ def main() -> None:
     print(
         f"\nbare signature: {args.model}@{version_dir.name}; service {precisions[0]}, wrapper and "
         f"bare float32; client {'wrk' if drive is run_wrk else 'httpx'}; each row's servers and "
-        f"bare signature back to back\n"
+        f"bare signature back to back, {args.rounds} turns of {args.seconds} s per server\n"
     )
     print(
         "| workload | concurrency | service req/s | p50 ms | p99 ms | plain wrapper req/s "
