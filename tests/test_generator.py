@@ -62,8 +62,8 @@ def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
 def test_weights_folded_into_constants_give_the_signatures_floats(models_dir, name):
     loaded = tf.saved_model.load(str(models_dir / name / "1"))  # owns the variables
     signature = loaded.signatures["serving_default"]
-    call, graph = constant_weights(signature)
-    assert graph == "constants"
+    call, weights = constant_weights(signature)
+    assert weights == "constants"
     rng = np.random.default_rng(3)
     inputs = {"noise": tf.constant(rng.standard_normal((5, 100)).astype(np.float32))}
     if name == "cdcgan":
