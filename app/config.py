@@ -30,7 +30,10 @@ class Settings(BaseSettings):
         64, ge=1, description="most images a batch gathers (a larger request goes alone)"
     )
     generator_calls: int = Field(
-        2, ge=1, description="generator calls at once; a second fills the idle moments of the first"
+        2,
+        ge=1,
+        description="generator calls at once; a second, started only when a full batch waits, "
+        "fills the idle moments of the first",
     )
     batch_max_wait_ms: float = Field(
         0.0, ge=0, description="how long a batch waits for more when requests are queued"

@@ -162,11 +162,12 @@ class Generator:
         def alone(row):
             return call(row[0][None], row[1][None])[0]
 
-        self._batched = tf.function(call, input_signature=specs)
+        # Concrete functions: a call skips tf.function's argument binding (~0.2 ms a call).
+        self._batched = tf.function(call, input_signature=specs).get_concrete_function()
         self._per_image = tf.function(
             lambda noise, labels: tf.map_fn(alone, (noise, labels), fn_output_signature=tf.float32),
             input_signature=specs,
-        )
+        ).get_concrete_function()
         self.sizes: tuple[int, ...] = ()  # verified call sizes; () means per-image
         self._plan: list[tuple[int, ...]] = []
         self._cost: list[float] = []  # seconds the plan for n rows is expected to take

@@ -2,6 +2,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -143,3 +144,85 @@ def test_bfloat16_mixes_too():
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "1 passed" in done.stdout
+
+
+class Gate:
+    """A generator whose calls wait for `release`: which calls run side by side is observable."""
+
+    ref = "gate@1"
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.calls: list[int] = []  # images per call, in the order calls started
+        self.most_at_once, self._running, self._lock = 0, 0, threading.Lock()
+
+    def estimate(self, n: int) -> float:
+        return 0.001 * n
+
+    def __call__(self, noise, labels):
+        with self._lock:
+            self.calls.append(len(noise))
+            self._running += 1
+            self.most_at_once = max(self.most_at_once, self._running)
+        self.release.wait(10)
+        with self._lock:
+            self._running -= 1
+        return np.zeros((len(noise), 28, 28), np.uint8)
+
+
+def test_a_second_call_starts_only_for_a_full_batch():
+    gate = Gate()
+
+    async def main():
+        batcher = Batcher(64, 0.0, 60, Metrics(), calls=2)
+        batcher.start()
+
+        def generate(n: int):
+            return asyncio.ensure_future(
+                batcher.generate(gate, np.zeros((n, 100), np.float32), None)
+            )
+
+        async def started(count: int) -> None:
+            for _ in range(200):
+                if len(gate.calls) >= count:
+                    return
+                await asyncio.sleep(0.01)
+
+        try:
+            first = generate(1)
+            await started(1)
+            small = [generate(1) for _ in range(3)]  # 3 images wait: not worth a second call
+            await asyncio.sleep(0.2)
+            assert gate.calls == [1]
+            full = generate(61)  # now 64 wait: a full batch starts beside the running call
+            await started(2)
+            assert gate.calls == [1, 64] and gate.most_at_once == 2
+            gate.release.set()
+            results = await asyncio.gather(first, *small, full)
+        finally:
+            await batcher.stop()
+        assert [len(r) for r in results] == [1, 1, 1, 1, 61]
+
+    asyncio.run(main())
+
+
+def test_small_batches_wait_for_the_running_call():
+    gate = Gate()
+
+    async def main():
+        batcher = Batcher(64, 0.0, 60, Metrics(), calls=2)
+        batcher.start()
+        try:
+            zeros = np.zeros((1, 100), np.float32)
+            first = asyncio.ensure_future(batcher.generate(gate, zeros, None))
+            while not gate.calls:
+                await asyncio.sleep(0.01)
+            rest = [asyncio.ensure_future(batcher.generate(gate, zeros, None)) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            gate.release.set()  # the first call ends: the five queued go as one call
+            await asyncio.gather(first, *rest)
+        finally:
+            await batcher.stop()
+        assert gate.calls == [1, 5] and gate.most_at_once == 1
+
+    asyncio.run(main())
