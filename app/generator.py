@@ -18,10 +18,11 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
+
+from app.graphs import constant_weights
 
 log = logging.getLogger("app")
 Precision = Literal["float32", "bfloat16"]
@@ -87,11 +88,14 @@ def generation_options(precision: str, mode: Mode, max_rows: int) -> Options:
     return Options(precision, mode, max_rows)
 
 
-def fingerprint(saved_model_dir: str, precision: Precision, device: str, weights: str) -> str:
+def fingerprint(
+    saved_model_dir: str, precision: Precision, device: str, weights: str, graph: str
+) -> str:
     """What an image's bytes depend on beyond the request: the weights (the SavedModel's
-    checksum), the precision, how the graph holds the weights (see constant_weights), the
-    TensorFlow build, the device and its instruction set, and the thread count. It goes into
-    ETags, so a cache in front of unlike replicas keeps them apart."""
+    checksum), the precision, how the graph holds the weights and whether its image layer was
+    rewritten (see app/graphs.py), the TensorFlow build, the device and its instruction set,
+    and the thread count. It goes into ETags, so a cache in front of unlike replicas keeps them
+    apart."""
     import tensorflow as tf
 
     checksum = tf.saved_model.experimental.read_fingerprint(saved_model_dir).saved_model_checksum
@@ -99,6 +103,7 @@ def fingerprint(saved_model_dir: str, precision: Precision, device: str, weights
         checksum,
         precision,
         weights,
+        graph,
         tf.version.VERSION,
         tf.version.GIT_VERSION,
         os.environ.get("TF_ENABLE_ONEDNN_OPTS", ""),
@@ -107,35 +112,6 @@ def fingerprint(saved_model_dir: str, precision: Precision, device: str, weights
         tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
-
-
-def constant_weights(signature) -> tuple[Callable, str]:
-    """The signature with its weights folded into the graph as constants, and "constants"; or
-    the signature itself and "variables" when that cannot be done.
-
-    A call then no longer reads and casts the stored (float16) weights, nor, in bfloat16, casts
-    them again: grappler folds those casts once, at load. Measured on the shipped dcgan@3 (AMD
-    EPYC, 2026-12-01, medians): one image 3.2 -> 2.7 ms and 16 images 10.2 -> 9.7 ms in float32,
-    3.1 -> 1.9 and 8.4 -> 7.1 ms in bfloat16; the floats equal the signature's in both. The
-    self-test checks the folded graph as it would the signature."""
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,  # what the TFLite converter freezes with
-    )
-
-    try:
-        frozen = convert_variables_to_constants_v2(signature)
-    except Exception as exc:  # e.g. a graph that writes its variables: serve it unchanged
-        log.warning("weights kept as variables: %s: %s", type(exc).__name__, exc)
-        return signature, "variables"
-    names = [tensor.name.split(":")[0] for tensor in frozen.inputs]  # "noise:0" -> "noise"
-    if sorted(names) != sorted(signature.structured_input_signature[1]) or len(frozen.outputs) != 1:
-        log.warning("weights kept as variables: the folded graph's inputs are %s", names)
-        return signature, "variables"
-
-    def call(**inputs):
-        return {"images": frozen(*[inputs[name] for name in names])[0]}
-
-    return call, "constants"
 
 
 def to_pixels(images: np.ndarray) -> np.ndarray:
@@ -152,7 +128,9 @@ class Generator:
         self.ref = ref  # name@version, for logs and metrics
         self._saved_model = saved_model  # owns the variables, read where they were not folded
         self.conditional, self.noise_dim, self.options = conditional, noise_dim, options
-        signature, self.weights = constant_weights(saved_model.signatures["serving_default"])
+        signature, self.weights, self.graph = constant_weights(
+            saved_model.signatures["serving_default"]
+        )
         specs = [tf.TensorSpec([None, noise_dim]), tf.TensorSpec([None], tf.int32)]
 
         def call(noise, labels):
@@ -247,6 +225,7 @@ class Generator:
             "exact": self.options.mode != "batched",
             "precision": self.options.precision,
             "weights": self.weights,
+            "graph": self.graph,
             "self_test_seconds": round(self.self_test_seconds, 2),
         }
 

@@ -119,7 +119,9 @@ def load_version(
             raise ValueError(f"generator returns {pixels.shape[1:]}, expected 28x28 images")
         generator.self_test()
         model.generator = generator
-        model.fingerprint = fingerprint(folder, options.precision, device, generator.weights)
+        model.fingerprint = fingerprint(
+            folder, options.precision, device, generator.weights, generator.graph
+        )
         model.status = "ready"
         log.info(
             "%s: %s generation, call sizes %s, %s (self-test %.1f s)",

@@ -12,10 +12,10 @@ from app.generator import (
     NotExact,
     Options,
     _plan_calls,
-    constant_weights,
     fingerprint,
     to_pixels,
 )
+from app.graphs import constant_weights
 from app.registry import ModelRegistry
 from tests.conftest import QUIET_TF, ROOT
 
@@ -62,8 +62,8 @@ def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
 def test_weights_folded_into_constants_give_the_signatures_floats(models_dir, name):
     loaded = tf.saved_model.load(str(models_dir / name / "1"))  # owns the variables
     signature = loaded.signatures["serving_default"]
-    call, weights = constant_weights(signature)
-    assert weights == "constants"
+    call, weights, graph = constant_weights(signature, subpixel=False)
+    assert (weights, graph) == ("constants", "exported")
     rng = np.random.default_rng(3)
     inputs = {"noise": tf.constant(rng.standard_normal((5, 100)).astype(np.float32))}
     if name == "cdcgan":
@@ -129,13 +129,14 @@ def test_a_generator_with_no_exact_mode_fails_its_self_test(tmp_path):
         generator.self_test()
 
 
-def test_fingerprint_names_weights_and_precision(models_dir):
+def test_fingerprint_names_weights_precision_and_graph(models_dir):
     one, two = str(models_dir / "dcgan" / "1"), str(models_dir / "dcgan" / "2")
-    base = fingerprint(one, "float32", "CPU", "constants")
-    assert base == fingerprint(one, "float32", "CPU", "constants")
-    assert base != fingerprint(two, "float32", "CPU", "constants")
-    assert base != fingerprint(one, "bfloat16", "CPU", "constants")
-    assert base != fingerprint(one, "float32", "CPU", "variables")
+    base = fingerprint(one, "float32", "CPU", "constants", "sub-pixel")
+    assert base == fingerprint(one, "float32", "CPU", "constants", "sub-pixel")
+    assert base != fingerprint(two, "float32", "CPU", "constants", "sub-pixel")
+    assert base != fingerprint(one, "bfloat16", "CPU", "constants", "sub-pixel")
+    assert base != fingerprint(one, "float32", "CPU", "variables", "sub-pixel")
+    assert base != fingerprint(one, "float32", "CPU", "constants", "exported")
 
 
 def bf16_inputs():
