@@ -1,7 +1,7 @@
 """The service under load, beside a plain wrapper and the bare SavedModel, in one run.
 
     python benchmarks/serve_load.py [--models-dir models] [--model dcgan] [--seconds 5]
-                                    [--rounds 3] [--precision float32|bfloat16|both]
+                                    [--rounds 4] [--precision float32|bfloat16|both]
 
 Starts on loopback the service (`uvicorn app.main:app`) and a plain FastAPI app that calls the
 SavedModel's signature once per request (no batching, no cache, the obvious 30 lines). Drives both
@@ -11,9 +11,10 @@ n=1 at concurrency 8) and one repeated seed (cache hits, concurrency 32). The cl
 without wrk it falls back to httpx and says that the client is then part of what is measured.
 Beside them, the bare signature in-process (no HTTP, no PNG), as calls/s of the same n. Each
 workload runs on every server and the bare signature back to back, in `--rounds` rounds that
-alternate between them (the bare one before each round and after the last): a machine whose speed
-drifts over minutes still compares like with like, and a server's rate is the mean of its turns
-(p50 and p99 their median), as a single turn's ratios moved by ~0.1 from run to run.
+alternate between them (the bare one before each round and after the last; each round starts with
+the next server): a machine whose speed drifts over minutes still compares like with like, and a
+server's rate is the mean of its turns (p50 and p99 their median), as a single turn's ratios moved
+by ~0.1 from run to run.
 Prints the machine first. The wrapper and the bare signature run in float32; `--precision both`
 also runs the service in bfloat16 and prints it against the float32 service of the same run.
 """
@@ -232,12 +233,14 @@ def run_rows(urls: dict, model: str, seconds: float, rounds: int, drive, signatu
     for name, n, unique, concurrency in WORKLOADS:
         path = f"/generate?n={n}&model={model}&seed=" + ("" if unique else "42")
         turns, bare_turns = {server: [] for server in urls}, []
-        for _ in range(rounds):
+        servers = list(urls.items())
+        for turn in range(rounds):
             if unique:
                 bare_turns.append(bare_rate(signature, n, seconds / 2))
-            for server, url in urls.items():
+            # each round starts with the next server: none always follows the bare signature
+            for server, url in servers[turn % len(servers) :] + servers[: turn % len(servers)]:
                 turns[server].append(drive(url, path, unique, concurrency, seconds, base))
-                base += 10**8
+                base += 2 * 10**7  # past both wrk threads' seeds (10**7 apart), below 2**32
                 print(f"  {server:<17} {name:<14} c={concurrency:<3} "
                       f"{turns[server][-1]['rps']:8.1f} req/s", flush=True)  # fmt: skip
         for server, measured in turns.items():
@@ -260,7 +263,7 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--seconds", type=int, default=5, help="per workload, server and round")
-    parser.add_argument("--rounds", type=int, default=3, help="turns of every server per workload")
+    parser.add_argument("--rounds", type=int, default=4, help="turns of every server per workload")
     parser.add_argument("--precision", choices=["float32", "bfloat16", "both"], default="float32")
     args = parser.parse_args()
     print(machine())
