@@ -74,11 +74,13 @@ def subpixel_filter(kernel: np.ndarray) -> np.ndarray:
 
 
 def _targets(graph_def) -> list:
+    import tensorflow as tf
+
     return [
         node
         for node in graph_def.node
         if node.op == "Conv2DBackpropInput"
-        and node.attr["T"].type == 1  # DT_FLOAT
+        and node.attr["T"].type == tf.float32.as_datatype_enum
         and list(node.attr["strides"].list.i) == [1, 2, 2, 1]
         and node.attr["padding"].s == b"SAME"
         and node.attr["data_format"].s in (b"", b"NHWC")
@@ -136,7 +138,7 @@ def as_subpixel(frozen) -> tuple[object, int]:
         if not chosen:
             return frozen, 0
         for node, kernel in chosen:
-            _replace(graph_def, node, kernel.astype(np.float32))
+            _replace(graph_def, node, kernel)
         rewritten = _function(graph_def, inputs, outputs)
         check = [tf.constant(value) for value in _random_inputs(frozen.inputs)]
         want, got = frozen(*check)[0].numpy(), rewritten(*check)[0].numpy()

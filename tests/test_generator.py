@@ -7,14 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.generator import (
-    Generator,
-    NotExact,
-    Options,
-    _plan_calls,
-    fingerprint,
-    to_pixels,
-)
+from app.generator import Generator, NotExact, Options, _plan_calls, fingerprint, to_pixels
 from app.graphs import constant_weights
 from app.registry import ModelRegistry
 from tests.conftest import QUIET_TF, ROOT
