@@ -7,7 +7,7 @@ differs from three 1-row calls in every row by ~2e-6, and on another CPU the las
 safe depends on the CPU and the TensorFlow build, so it is measured when the model loads: the
 self-test computes random rows one by one, then in calls of each candidate size, and keeps the
 sizes whose every row matches bit for bit. Requests are then served in calls of those sizes
-(padded where that is cheaper); with none, every image is computed alone in a graph loop.
+(padded where that is cheaper); with none but 1, every image is computed in a call of its own.
 """
 
 from __future__ import annotations
@@ -137,15 +137,8 @@ class Generator:
             inputs = {"noise": noise} | ({"labels": labels} if conditional else {})
             return signature(**inputs)["images"]
 
-        def alone(row):
-            return call(row[0][None], row[1][None])[0]
-
-        # Concrete functions: a call skips tf.function's argument binding (~0.2 ms a call).
+        # A concrete function: a call skips tf.function's argument binding (~0.2 ms a call).
         self._batched = tf.function(call, input_signature=specs).get_concrete_function()
-        self._per_image = tf.function(
-            lambda noise, labels: tf.map_fn(alone, (noise, labels), fn_output_signature=tf.float32),
-            input_signature=specs,
-        ).get_concrete_function()
         self.sizes: tuple[int, ...] = ()  # verified call sizes; () means per-image
         self._plan: list[tuple[int, ...]] = []
         self._cost: list[float] = []  # seconds the plan for n rows is expected to take
@@ -154,7 +147,7 @@ class Generator:
 
     @property
     def mode(self) -> str:
-        return "batched" if self.sizes else "per-image"
+        return "batched" if any(size > 1 for size in self.sizes) else "per-image"
 
     def self_test(self) -> None:
         """Find the call sizes whose rows equal the same rows computed alone; raises NotExact."""
@@ -164,9 +157,9 @@ class Generator:
         noise = rng.standard_normal((rows, self.noise_dim)).astype(np.float32)
         labels = (np.arange(rows) % 10).astype(np.int32)
         t = time.perf_counter()
-        alone = self._per_image(noise, labels).numpy()
+        alone = self.alone(noise, labels)
         self._seconds_alone = (time.perf_counter() - t) / rows
-        again = self._per_image(noise[:16], labels[:16]).numpy()
+        again = self.alone(noise[:16], labels[:16])
         if not np.array_equal(alone[:16], again):
             raise NotExact("images computed alone differ between two calls")
         seconds: dict[int, float] = {}
@@ -202,7 +195,7 @@ class Generator:
         n = len(noise)
         labels = np.zeros(n, np.int32) if labels is None else labels.astype(np.int32)
         if not self.sizes:
-            return self._per_image(noise, labels).numpy()
+            return self.alone(noise, labels)
         most = len(self._plan) - 1  # more rows than the plan covers: its largest call, repeated
         calls = [most] * (n // most) + list(self._plan[n % most]) if n > most else self._plan[n]
         parts, start = [], 0
@@ -217,6 +210,12 @@ class Generator:
             parts.append(self._batched(chunk_noise, chunk_labels).numpy())
             start += size
         return np.concatenate(parts)[:n]
+
+    def alone(self, noise: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """The float images, each computed in a call of its own (the same graph as batches, so
+        that they compare: a graph loop may optimize differently, e.g. fuse fewer ops)."""
+        calls = [self._batched(noise[i : i + 1], labels[i : i + 1]) for i in range(len(noise))]
+        return np.concatenate([images.numpy() for images in calls])
 
     def describe(self) -> dict:
         return {

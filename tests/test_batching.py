@@ -116,10 +116,10 @@ def test_any_mix_of_concurrent_requests_gets_the_images_each_gets_alone(generato
         generator, noise, labels = inputs(*request)
         np.testing.assert_array_equal(images, generator(noise, labels), err_msg=str(request))
         # and each image is the one computed alone, as a batch of one
-        alone = generator.generator._per_image(
+        alone = generator.generator.alone(
             noise, np.zeros(len(noise), np.int32) if labels is None else labels
         )
-        np.testing.assert_array_equal(images, alone.numpy(), err_msg=str(request))
+        np.testing.assert_array_equal(images, alone, err_msg=str(request))
         assert images.dtype == np.float32 and images.shape == (request[1], 28, 28, 1)
 
 

@@ -40,7 +40,7 @@ def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
     rng = np.random.default_rng(11)
     noise = rng.standard_normal((150, 100)).astype(np.float32)
     labels = rng.integers(0, 10, 150).astype(np.int32)
-    alone = generator._per_image(noise, labels).numpy()
+    alone = generator.alone(noise, labels)
     for size in generator.sizes:
         rows = 64 - 64 % size
         np.testing.assert_array_equal(
@@ -55,7 +55,7 @@ def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
 def test_weights_folded_into_constants_give_the_signatures_floats(models_dir, name):
     loaded = tf.saved_model.load(str(models_dir / name / "1"))  # owns the variables
     signature = loaded.signatures["serving_default"]
-    call, weights, graph = constant_weights(signature, subpixel=False)
+    call, weights, graph = constant_weights(signature, rewrite=False)
     assert (weights, graph) == ("constants", "exported")
     rng = np.random.default_rng(3)
     inputs = {"noise": tf.constant(rng.standard_normal((5, 100)).astype(np.float32))}
@@ -150,7 +150,7 @@ assert v.status == "ready", v.error
 g = v.generator
 from tests.test_generator import bf16_inputs
 noise, labels = bf16_inputs()
-alone = g._per_image(noise, labels).numpy()
+alone = g.alone(noise, labels)
 f32 = ModelRegistry(models, "dcgan").load("cdcgan", 1, models / "cdcgan" / "1")
 for n in (1, 3, 7, 32):
     assert np.array_equal(g(noise[:n], labels[:n]), to_pixels(alone[:n]))
@@ -172,6 +172,6 @@ def test_bfloat16_generation_is_exact_by_the_same_rule(models_dir, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     # the rewrite was on: bfloat16 floats are close to float32's, not equal
-    f32 = load(models_dir)._per_image(*bf16_inputs()).numpy()
+    f32 = load(models_dir).alone(*bf16_inputs())
     difference = np.abs(np.load(tmp_path / "bf16.npy") - f32).max()
     assert 1e-5 < difference < 0.1, difference

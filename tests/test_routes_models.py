@@ -74,7 +74,7 @@ def test_each_version_says_how_it_generates_in_models_and_metrics(client):
     # the default precision, auto: bfloat16 where the CPU multiplies it natively
     precision = "bfloat16" if has_native_bfloat16() else "float32"
     assert generation["precision"] == precision and len(generation["fingerprint"]) == 16
-    assert generation["weights"] == "constants" and generation["graph"] == "sub-pixel"
+    assert generation["weights"] == "constants" and generation["graph"] == "folded+sub-pixel"
     assert (generation["mode"] == "batched") == bool(generation["call_sizes"])
     # dcgan@1 is not active: it is listed, and loads when first asked for
     assert versions[1]["status"] == "unloaded" and versions[1]["generation"] is None
