@@ -92,9 +92,9 @@ def fingerprint(
     saved_model_dir: str, precision: Precision, device: str, weights: str, graph: str
 ) -> str:
     """What an image's bytes depend on beyond the request: the weights (the SavedModel's
-    checksum), the precision, how the graph holds the weights and whether its image layer was
-    rewritten (see app/graphs.py), the TensorFlow build, the device and its instruction set,
-    and the thread count. It goes into ETags, so a cache in front of unlike replicas keeps them
+    checksum), the precision, how the graph holds the weights and which rewrites it got at load
+    (see app/graphs.py), the TensorFlow build, the device and its instruction set, and the
+    thread count. It goes into ETags, so a cache in front of unlike replicas keeps them
     apart."""
     import tensorflow as tf
 
