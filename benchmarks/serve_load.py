@@ -16,7 +16,9 @@ the next server): a machine whose speed drifts over minutes still compares like 
 server's rate is the mean of its turns (p50 and p99 their median), as a single turn's ratios moved
 by ~0.1 from run to run.
 Prints the machine first. The wrapper and the bare signature run in float32; `--precision both`
-also runs the service in bfloat16 and prints it against the float32 service of the same run.
+also runs the service in bfloat16 and prints it against the float32 service of the same run, and
+beside it the most that ratio can be here: the served generator alone, in-process, fed by two
+threads in the service's largest calls, in each precision.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+from app.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # (name, n, fresh seeds, concurrency)
@@ -79,6 +83,39 @@ def readyz():
     return {"status": "ready"}
 
 uvicorn.run(app, port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+# The served generator (app.generator, as the batcher calls it) alone, fed by two threads in calls
+# of `rows` images: the most images/s the service could make. Precision is process-wide.
+GENERATOR_ALONE = """
+import sys, threading, time
+import numpy as np, tensorflow as tf
+from app.generator import Generator, generation_options
+saved_model_dir, precision = sys.argv[1], sys.argv[2]
+rows, seconds = int(sys.argv[3]), float(sys.argv[4])
+options = generation_options(precision, "auto", rows)
+saved_model = tf.saved_model.load(saved_model_dir)
+conditional = "labels" in saved_model.signatures["serving_default"].structured_input_signature[1]
+generator = Generator("bench", saved_model, conditional, 100, options)
+generator.self_test()
+noise = np.random.default_rng(0).standard_normal((rows, 100)).astype(np.float32)
+labels = np.arange(rows) % 10
+calls = []
+
+def feed(deadline):
+    while time.perf_counter() < deadline:
+        generator(noise, labels)
+        calls.append(1)
+
+feed(time.perf_counter() + 1)  # warm
+calls.clear()
+start = time.perf_counter()
+threads = [threading.Thread(target=feed, args=(start + seconds,)) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(calls) * rows / (time.perf_counter() - start))
 """
 
 # wrk: every request a fresh seed, numbered from a base given per run.
@@ -222,6 +259,20 @@ def bare_rate(call, n: int, seconds: float) -> float:
     return calls / (time.perf_counter() - start)
 
 
+def generator_alone(saved_model: Path, precision: str, rows: int, seconds: float) -> float:
+    """Images/s of the served generator alone in `precision` (a process of its own)."""
+    arguments = [str(saved_model), precision, str(rows), str(seconds)]
+    out = subprocess.run(
+        [sys.executable, "-c", GENERATOR_ALONE, *arguments],
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(out.split()[-1])
+
+
 def run_rows(urls: dict, model: str, seconds: float, rounds: int, drive, signature):
     """Each workload on every server in turn, `rounds` times, with the bare signature of the same
     n before each round and after the last (their mean is the row's bare rate); fresh seeds for
@@ -317,6 +368,18 @@ def main() -> None:
         )
     if len(precisions) == 2:
         print_precisions(results)
+        # in turns, like the servers: a drifting machine compares like with like
+        rows = Settings().batch_max_images  # the service's largest call, as its servers read it
+        alone = {p: [] for p in precisions}
+        for _ in range(2):
+            for p in precisions:
+                alone[p].append(generator_alone(saved_model, p, rows, args.seconds))
+        f32, bf16 = (float(np.mean(alone[p])) for p in precisions)
+        print(
+            f"\nthe served generator alone, two threads, calls of {rows} images: "
+            f"float32 {f32:.0f}, bfloat16 {bf16:.0f} images/s, {bf16 / f32:.2f}x: the most "
+            "bfloat16 / float32 can be in the service on this CPU"
+        )
 
 
 def print_precisions(results: dict) -> None:
