@@ -5,9 +5,11 @@ They are `async` so that FastAPI calls them on the event loop, not through a thr
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from pydantic import BeforeValidator
 
 from app.config import Settings
 from app.guard import token_ok
@@ -55,6 +57,17 @@ async def resolve_model(registry: ModelRegistry, spec: str | None) -> ModelVersi
         return await registry.resolve(spec)
     except UnknownModel as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+def _whole_number(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("write a whole number in the digits 0-9, such as 16")
+    return value
+
+
+# An integer in a URL is written in ASCII digits: pydantic alone also reads "1_6", "+16", " 16"
+# and "16.0" as 16. Put it after Query()/Path() in Annotated, so the schema keeps its bounds.
+Digits = BeforeValidator(_whole_number)
 
 
 def query_error(param: str, message: str) -> HTTPException:

@@ -96,6 +96,13 @@ BAD = [
     ("/generate?n=0", 422, "n"),
     ("/generate?n=257", 422, "n"),
     ("/generate?n=abc", 422, "n"),
+    # pydantic alone reads each of these as 16
+    ("/generate?n=1_6", 422, "n"),
+    ("/generate?n=%2B16", 422, "n"),
+    ("/generate?n=%2016", 422, "n"),
+    ("/generate?n=16.0", 422, "n"),
+    ("/generate?seed=4_2", 422, "seed"),
+    ("/interpolate?seed_a=1&seed_b=2&steps=1_6", 422, "steps"),
     ("/generate?seed=-1", 422, "seed"),
     ("/generate?seed=4294967296", 422, "seed"),
     ("/generate?scale=9", 422, "scale"),

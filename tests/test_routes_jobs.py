@@ -239,6 +239,8 @@ def test_each_bad_field_is_422_and_starts_nothing(http):
 def test_parameters_are_bounded(http):
     assert http.get("/jobs/abc").status_code == 422
     assert http.get("/jobs/0").status_code == 422
+    assert http.get("/jobs/1_0").status_code == 422  # not job 10
+    assert http.get("/jobs?limit=1_0").status_code == 422
     assert http.get("/jobs/999999").status_code == 404
     assert http.get(f"/jobs/{2**63}").status_code == 422
     assert http.get(f"/jobs?offset={2**63}").status_code == 422

@@ -88,3 +88,9 @@ def test_each_version_says_how_it_generates_in_models_and_metrics(client):
         f'model="dcgan@2",precision="{precision}"}} 1.0'
     )
     assert line in metrics
+
+
+def test_a_version_is_written_in_digits(client):
+    response = client.post("/models/dcgan/0_1/activate")  # pydantic alone reads it as 1
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "version"]

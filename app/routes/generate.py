@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 
 from app.batching import Overloaded
 from app.cache import etag, etag_matches
-from app.deps import RegistryDep, RendererDep, SettingsDep, query_error, resolve_model
+from app.deps import Digits, RegistryDep, RendererDep, SettingsDep, query_error, resolve_model
 from app.generation import labels_for, noise_for, slerp
 from app.imaging import ENCODING, default_cols, gif_bytes, grid_png
 from app.names import REF_PATTERN
@@ -37,10 +37,12 @@ SeedQuery = Annotated[
         description="Noise seed. The same seed, model version and parameters give the same bytes; "
         "when absent a random seed is chosen and returned in `X-Seed`.",
     ),
+    Digits,
 ]
 DigitQuery = Annotated[
     int | None,
     Query(ge=0, le=9, examples=[7], description="Conditional models only: draw this digit."),
+    Digits,
 ]
 IfNoneMatch = Annotated[
     str | None, Header(description="An ETag from an earlier response: 304 when it still matches.")
@@ -70,7 +72,9 @@ async def generate(
     registry: RegistryDep,
     renderer: RendererDep,
     settings: SettingsDep,
-    n: Annotated[int, Query(ge=1, le=256, examples=[16], description="Number of digits.")] = 16,
+    n: Annotated[
+        int, Query(ge=1, le=256, examples=[16], description="Number of digits."), Digits
+    ] = 16,
     seed: SeedQuery = None,
     model: ModelQuery = None,
     digit: DigitQuery = None,
@@ -91,9 +95,12 @@ async def generate(
             examples=[4],
             description="Grid columns (default ceil(sqrt(n)), at most n).",
         ),
+        Digits,
     ] = None,
     scale: Annotated[
-        int, Query(ge=1, le=8, examples=[4], description="Integer nearest-neighbour upscaling.")
+        int,
+        Query(ge=1, le=8, examples=[4], description="Integer nearest-neighbour upscaling."),
+        Digits,
     ] = 1,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
@@ -140,13 +147,19 @@ async def interpolate(
     renderer: RendererDep,
     settings: SettingsDep,
     seed_a: Annotated[
-        int, Query(ge=0, le=2**32 - 1, examples=[1], description="Seed of the first digit.")
+        int,
+        Query(ge=0, le=2**32 - 1, examples=[1], description="Seed of the first digit."),
+        Digits,
     ],
     seed_b: Annotated[
-        int, Query(ge=0, le=2**32 - 1, examples=[2], description="Seed of the last digit.")
+        int,
+        Query(ge=0, le=2**32 - 1, examples=[2], description="Seed of the last digit."),
+        Digits,
     ],
     steps: Annotated[
-        int, Query(ge=8, le=64, examples=[16], description="Images from A to B, ends included.")
+        int,
+        Query(ge=8, le=64, examples=[16], description="Images from A to B, ends included."),
+        Digits,
     ] = 16,
     model: ModelQuery = None,
     digit: Annotated[
@@ -157,6 +170,7 @@ async def interpolate(
             examples=[7],
             description="Conditional models only: the digit drawn (default 0).",
         ),
+        Digits,
     ] = None,
     format: Annotated[
         Literal["png", "gif"],
@@ -170,6 +184,7 @@ async def interpolate(
             examples=[4],
             description=("Integer nearest-neighbour upscaling (default 1 for png, 4 for gif)."),
         ),
+        Digits,
     ] = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:

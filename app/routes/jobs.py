@@ -12,13 +12,13 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import JobsDep, require_token
+from app.deps import Digits, JobsDep, require_token
 from app.imaging import progress_gif
 from app.jobs import JobConflict, NoSuchJob, QueueFull
 from app.jobschema import Job, JobParams
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1])]
+JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1]), Digits]
 AUTH = {401: {"description": "Missing or wrong bearer token."}}
 NOT_FOUND = {404: {"description": "No such job."}}
 CONFLICT = {409: {"description": "Not possible in the job's state; the detail says why."}}
@@ -57,8 +57,10 @@ async def create_job(body: JobParams, jobs: JobsDep, response: Response) -> dict
 @router.get("", response_model=JobPage)
 async def list_jobs(
     jobs: JobsDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Jobs per page.")] = 20,
-    offset: Annotated[int, Query(ge=0, le=10**9, description="Jobs to skip, newest first.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100, description="Jobs per page."), Digits] = 20,
+    offset: Annotated[
+        int, Query(ge=0, le=10**9, description="Jobs to skip, newest first."), Digits
+    ] = 0,
 ) -> dict:
     """Every job, newest first."""
     page, total = jobs.list(limit, offset)
@@ -103,7 +105,7 @@ async def events(
 async def sample(
     job_id: JobId,
     jobs: JobsDep,
-    epoch: Annotated[int, Path(ge=1, le=100_000, description="Epoch number.")],
+    epoch: Annotated[int, Path(ge=1, le=100_000, description="Epoch number."), Digits],
 ):
     """The fixed-noise 4x4 grid drawn after this epoch."""
     return FileResponse(_call(jobs.sample, job_id, epoch), media_type="image/png")

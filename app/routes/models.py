@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
 
-from app.deps import RegistryDep, require_token
+from app.deps import Digits, RegistryDep, require_token
 from app.names import NAME_PATTERN
 from app.registry import ModelConflict, UnknownModel
 
 router = APIRouter(prefix="/models", tags=["models"])
 Name = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", examples=["dcgan"])]
-Version = Annotated[int, Path(ge=1, le=999_999_999, examples=[1])]
+Version = Annotated[int, Path(ge=1, le=999_999_999, examples=[1]), Digits]
 AUTH = {401: {"description": "Missing or wrong bearer token."}}
 NOT_FOUND = {404: {"description": "Unknown model or version."}}
 
