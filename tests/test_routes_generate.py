@@ -1,4 +1,4 @@
-"""GET /generate and /interpolate through HTTP, against tiny exported models."""
+"""GET /generate through HTTP, against tiny exported models."""
 
 import asyncio
 import io
@@ -102,7 +102,6 @@ BAD = [
     ("/generate?n=%2016", 422, "n"),
     ("/generate?n=16.0", 422, "n"),
     ("/generate?seed=4_2", 422, "seed"),
-    ("/interpolate?seed_a=1&seed_b=2&steps=1_6", 422, "steps"),
     ("/generate?seed=-1", 422, "seed"),
     ("/generate?seed=4294967296", 422, "seed"),
     ("/generate?scale=9", 422, "scale"),
@@ -113,9 +112,6 @@ BAD = [
     ("/generate?model=cdcgan&digit=10", 422, "digit"),
     ("/generate?model=cdcgan&digits=1,,2", 422, "digits"),
     ("/generate?model=cdcgan&digit=1&digits=1,2", 422, "digits"),
-    ("/interpolate?seed_a=1", 422, "seed_b"),
-    ("/interpolate?seed_a=1&seed_b=2&steps=7", 422, "steps"),
-    ("/interpolate?seed_a=1&seed_b=2&format=jpg", 422, "format"),
     ("/generate?model=nope", 404, "unknown model 'nope'; available: broken, cdcgan, dcgan"),
     ("/generate?model=dcgan@9", 404, "model 'dcgan' has no version 9; versions: 1, 2"),
     ("/generate?model=broken", 404, "model 'broken' has no servable version"),
@@ -132,24 +128,6 @@ def test_every_4xx_says_what_was_wrong(client, url, status, names):
         assert detail[0]["loc"] == ["query", names] and detail[0]["msg"]
     else:
         assert detail.startswith(names)
-
-
-def test_interpolate_strip_and_gif(client):
-    strip = client.get("/interpolate?seed_a=1&seed_b=2&steps=8")
-    assert image(strip).size == (8 * 28 + 7 * 2, 28)
-    ends = tiles(strip.content, 8, 8)
-    np.testing.assert_array_equal(
-        ends[0], tiles(client.get("/generate?n=1&seed=1").content, 1, 1)[0]
-    )
-    np.testing.assert_array_equal(
-        ends[7], tiles(client.get("/generate?n=1&seed=2").content, 1, 1)[0]
-    )
-    gif = client.get("/interpolate?seed_a=1&seed_b=2&steps=8&format=gif")
-    assert gif.headers["content-type"] == "image/gif"
-    animation = image(gif)
-    assert animation.n_frames == 14 and animation.size == (112, 112)  # there and back, x4
-    digit = client.get("/interpolate?seed_a=1&seed_b=2&model=cdcgan&digit=5")
-    assert digit.status_code == 200 and digit.headers["x-model"] == "cdcgan@1"
 
 
 async def _concurrent(app, urls: list[str]) -> list[httpx.Response]:

@@ -1,0 +1,120 @@
+"""What the image routes (/generate, /interpolate) share: query and header types, OpenAPI
+responses, labels, the cache key, and the response with its caching headers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import Header, HTTPException, Query, Request, Response
+
+from app.batching import Overloaded
+from app.cache import etag, etag_matches
+from app.deps import query_error
+from app.generation import labels_for
+from app.imaging import ENCODING
+from app.names import REF_PATTERN
+from app.registry import ModelVersion
+from app.rendering import ClientGone, ImageSpec, Renderer
+
+ModelQuery = Annotated[
+    str | None,
+    Query(
+        pattern=REF_PATTERN,
+        examples=["dcgan", "cdcgan@4"],
+        description="`name` (its active version) or `name@version`; default: the default model.",
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None, Header(description="An ETag from an earlier response: 304 when it still matches.")
+]
+
+
+def image_responses(media_type: str) -> dict:
+    """The OpenAPI responses of an image route."""
+    return {
+        200: {
+            "content": {media_type: {}},
+            "description": f"The image ({media_type}). Headers: "
+            "`X-Seed`, `X-Model` (name@version), `ETag`, `Cache-Control`.",
+        },
+        304: {"description": "Not modified: `If-None-Match` matched the ETag."},
+        404: {"description": "Unknown model or version."},
+        422: {"description": "A parameter is out of range or malformed."},
+        503: {
+            "description": "The generator has as much work queued as it takes on: retry after "
+            "`Retry-After` seconds."
+        },
+    }
+
+
+async def respond(
+    request: Request,
+    spec: ImageSpec,
+    seed: int,
+    seeded: bool,
+    renderer: Renderer,
+    caching: str,
+    if_none_match: str | None,
+) -> Response:
+    """304, or the rendered image with its caching headers; 503 when the queue is full."""
+    headers = {
+        "ETag": etag(spec.key),
+        "Cache-Control": caching,
+        "X-Seed": str(seed),
+        "X-Model": spec.version.ref,
+    }
+    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    try:
+        body = await renderer.render(spec, cacheable=seeded, gone=lambda: _disconnected(request))
+    except Overloaded as exc:
+        raise HTTPException(
+            503,
+            f"the generator is busy; retry after {exc.retry_after} s",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it; logs and metrics do
+    return Response(body, media_type=spec.media_type, headers=headers)
+
+
+def cache_control(seeded: bool, model: str | None, settings) -> str:
+    """A seeded image of `name@version` never changes; of `name` (or the default model), only
+    until another version is activated; an unseeded one is never asked for again."""
+    if not seeded:
+        return "no-store"
+    if model and "@" in model:
+        return f"public, max-age={settings.cache_max_age}, immutable"
+    return f"public, max-age={settings.cache_max_age_unpinned}"
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (a GET has no body to read first)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def labels_for_request(version: ModelVersion, n: int, digit: int | None, digits: str | None):
+    """Labels for a conditional model; 422 when digits are asked of an unconditional one."""
+    if not version.conditional:
+        for name, value in (("digit", digit), ("digits", digits)):
+            if value is not None:
+                raise query_error(
+                    name,
+                    f"model {version.ref} is not conditional; "
+                    "drop this parameter or pick a conditional model",
+                )
+        return None
+    if digit is not None and digits is not None:
+        raise query_error("digits", "give digit or digits, not both")
+    return labels_for(n, digit, [int(d) for d in digits.split(",")] if digits else None)
+
+
+def cache_key(kind: str, version: ModelVersion, *params) -> str:
+    """The cache key and ETag source: equal keys, equal bytes (the fingerprint says on what)."""
+    return "|".join(map(str, (kind, ENCODING, version.ref, version.fingerprint, *params)))
+
+
+def labels_key(labels: np.ndarray | None) -> str:
+    return "-" if labels is None else ",".join(map(str, labels.tolist()))
