@@ -112,6 +112,16 @@ def client(settings):
         yield test_client
 
 
+def image(response):
+    """The PIL image of a 200 response's body."""
+    import io
+
+    from PIL import Image
+
+    assert response.status_code == 200, response.text
+    return Image.open(io.BytesIO(response.content))
+
+
 def tiles(png: bytes, n: int, cols: int, scale: int = 1) -> list:
     """Cut a grid PNG back into its n 28x28 tiles (numpy arrays)."""
     import io

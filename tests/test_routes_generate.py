@@ -1,21 +1,14 @@
 """GET /generate through HTTP, against tiny exported models."""
 
 import asyncio
-import io
 
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import tiles
-
-
-def image(response) -> Image.Image:
-    assert response.status_code == 200, response.text
-    return Image.open(io.BytesIO(response.content))
+from tests.conftest import image, tiles
 
 
 @pytest.mark.parametrize(

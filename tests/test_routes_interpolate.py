@@ -1,17 +1,9 @@
 """GET /interpolate through HTTP, against tiny exported models."""
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
-from tests.conftest import tiles
-
-
-def image(response) -> Image.Image:
-    assert response.status_code == 200, response.text
-    return Image.open(io.BytesIO(response.content))
+from tests.conftest import image, tiles
 
 
 def test_interpolate_strip_and_gif(client):
