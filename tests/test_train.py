@@ -285,3 +285,54 @@ def test_two_workers_train_in_step_and_only_the_chief_writes(tmp_path, mnist_pat
     assert sorted(p.name for p in models.iterdir()) == ["1"]
     assert [p.name for p in (out / "checkpoints").glob("*.index")] == ["ckpt-1.index"]
     assert list(temps[1].iterdir()) == []  # the other worker's checkpoint folder is gone
+
+
+@pytest.mark.slow
+def test_a_staged_run_killed_in_its_second_stage_resumes_there(tmp_path, mnist_path):
+    """quality at 4 epochs: stages grow (1-2) and settle (3-4); kill -9 during epoch 4."""
+    out, events = tmp_path / "run", tmp_path / "events.jsonl"
+    args = ("--data", mnist_path, "--recipe", "quality", "--epochs", 4, "--limit", 512)
+    args += ("--mixed-precision", "float32", "--out", out, "--events", events)
+    proc = train_cli(*args, background=True)
+    deadline = time.monotonic() + 300
+    while not any(e.get("epoch") == 3 for e in read_events(events) if e["event"] == "checkpoint"):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate()
+
+    done = train_cli(*args, "--resume")
+    assert done.returncode == 0, done.stderr
+    log = read_events(events)
+    starts = [e for e in log if e["event"] == "start"]
+    assert [(e["stage"], e["start_epoch"]) for e in starts] == [
+        ("grow", 1),
+        ("settle", 3),
+        ("settle", 4),  # the resumed run: only epoch 4 is trained again
+    ]
+    assert starts[-1]["config"]["ema_decay"] == 0.999  # the whole run's, stages inside
+    epochs = [e for e in log if e["event"] == "epoch"]
+    assert [(e["epoch"], e["stage"]) for e in epochs] == [
+        (1, "grow"),
+        (2, "grow"),
+        (3, "settle"),
+        (4, "settle"),
+    ]
+    # what the run cost counts each epoch once, across the kill
+    assert [e["images_seen"] for e in epochs] == [512, 1024, 1536, 2048]
+    assert epochs[-1]["train_seconds"] > epochs[-2]["train_seconds"] > 0
+    assert log[-1]["event"] == "done" and log[-1]["epochs_done"] == 4
+
+
+@pytest.mark.slow
+def test_an_export_records_its_recipe_cost_and_quality_curve(tmp_path, mnist_path):
+    out, models = tmp_path / "run", tmp_path / "models"
+    flags = ("--recipe", "quick", "--epochs", 2, "--limit", 256, "--eval-every", 1)
+    flags += ("--mixed-precision", "float32", "--classifier", ROOT / "models" / "mnist-classifier")
+    done = train_cli("--data", mnist_path, *flags, "--out", out, "--export", models / "q")
+    assert done.returncode == 0, done.stderr
+    info = json.loads((models / "q" / "1" / "model.json").read_text())
+    assert info["training"]["recipe"] == "quick" and info["images_seen"] == 512
+    assert info["train_seconds"] > 0
+    assert [(p["epoch"], p["images_seen"]) for p in info["curve"]] == [(1, 256), (2, 512)]
+    assert info["curve"][-1]["fid_mnist"] == info["metrics"]["fid_mnist"]

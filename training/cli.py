@@ -7,7 +7,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from training import cliutil
+from training import cliutil, recipes
 from training.config import TrainConfig
 
 log = logging.getLogger("training")
@@ -24,6 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d = DEFAULTS
     cliutil.add_data_flag(p)
+    p.add_argument(
+        "--recipe",
+        choices=list(recipes.RECIPES),
+        help="start from a named recipe's values; other flags override them. "
+        + "; ".join(f"{name}: {text}" for name, text in recipes.describe().items())
+        + f" (default: {recipes.DEFAULT}; every default below is the tutorial's)",
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -78,8 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--mixed-precision",
-        choices=["float32", "bfloat16"],
-        help="compute dtype; variables stay float32 (default: float32)",
+        choices=["float32", "bfloat16", "auto"],
+        help="compute dtype; variables stay float32; auto: bfloat16 where the CPU has AMX or "
+        "AVX512-BF16 (default: float32)",
     )
     p.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
     p.add_argument(
@@ -155,10 +163,16 @@ def make_config(args: argparse.Namespace, saved: TrainConfig | None) -> TrainCon
         for f in dataclasses.fields(TrainConfig)
         if hasattr(args, f.name)
     }
-    base = saved or DEFAULTS
-    if saved and "conditional" in given and given["conditional"] != saved.conditional:
+    recipe = getattr(args, "recipe", None)
+    if saved is None:
+        config = recipes.resolve(recipe or recipes.DEFAULT, given)
+    elif "conditional" in given and given["conditional"] != saved.conditional:
         raise ValueError("--conditional cannot change on --resume")
-    config = base.replace(**given)
+    elif recipe and recipe != saved.recipe:
+        raise ValueError(f"--recipe cannot change on --resume (the run is {saved.recipe})")
+    else:
+        config = recipes.override(saved, given)
+    config = config.resolved()
     config.validate()
     return config
 
@@ -217,12 +231,15 @@ def _events_target(target: str | None, chief: bool) -> str | None:
 
 
 def _train_and_export(config, out, args, events, stop, chief: bool) -> None:
+    from training import curve
     from training.data import load_mnist
+    from training.outputs import export_run, score
     from training.train import train_and_evaluate
 
     mnist = load_mnist(args.data)
     # Only the chief scores and exports; the others' generators hold the same weights.
-    evaluate = _evaluator(config, mnist, args) if chief else None
+    evaluator = _evaluator(config, mnist, args) if chief else None
+    evaluate = evaluator and (lambda gan: score(evaluator, config, gan.generate))
     gan, result = train_and_evaluate(
         config, out, mnist, resume=args.resume, events=events, stop=stop, evaluate=evaluate
     )
@@ -233,12 +250,12 @@ def _train_and_export(config, out, args, events, stop, chief: bool) -> None:
             out,
         )
     elif hasattr(args, "export") and chief:
-        from training.export import export_generator
-
         info = {
             "epochs_trained": result.epochs_done,
             "dataset": mnist.describe(config.limit),
             "metrics": result.metrics,
+            **result.totals,
+            "curve": curve.read(out / curve.FILE),
         }
         # `--resume --epochs <epochs done>` exports a stopped run as it is: no epoch ran now
         if result.images_per_sec:
@@ -246,27 +263,16 @@ def _train_and_export(config, out, args, events, stop, chief: bool) -> None:
             info["images_per_sec"] = round(result.images_per_sec, 1)
         elif evaluate:
             info["metrics"] = evaluate(gan)
-        path = export_generator(
-            gan.sampler,
-            config,
-            args.export,
-            info,
-            extra_files=(out / "progress.gif",),
-            weights=args.export_weights,
-        )
+        path = export_run(gan, config, out, info, mnist, evaluator, events, args.export,
+                          args.export_weights)  # fmt: skip
         events.emit("export", path=str(path), version=int(path.name))
     events.emit("done", epochs_done=result.epochs_done, stopped=result.stopped)
 
 
 def _evaluator(config: TrainConfig, mnist, args: argparse.Namespace):
-    """The --eval-every hook: scores the generator as training.evaluate would an export."""
+    """The --eval-every scorer (None when off): training.evaluate's, for the run's generators."""
     if not config.eval_every:
         return None
     from training.evaluate import Evaluator, load_classifier
 
-    evaluator = Evaluator(load_classifier(args.classifier, mnist), mnist)
-    return lambda gan: evaluator.evaluate(
-        lambda noise, labels: gan.generate(noise, labels).numpy(),
-        config.conditional,
-        config.noise_dim,
-    )
+    return Evaluator(load_classifier(args.classifier, mnist), mnist)

@@ -28,12 +28,17 @@ class TrainConfig:
     r1_gamma: float = 0.0  # 0: off; else D's loss adds gamma/2 |grad_x D(real x)|^2
     seed: int = 0
     conditional: bool = False
-    mixed_precision: str = "float32"  # or "bfloat16"
+    mixed_precision: str = "float32"  # or "bfloat16"; "auto" becomes one of them (resolved())
     limit: int | None = None
     checkpoint_every: int = 15
     keep_checkpoints: int = 3  # the latest N; more lets training.average mean late epochs
     eval_every: int = 0  # 0: no quality evaluation during training
     noise_dim: int = NOISE_DIM
+    recipe: str | None = None  # the training.recipes name this run started from, for the record
+    # Changes from given epochs on: ({"name": ..., "from_epoch": E, field: value, ...}, ...);
+    # the first stage starts at epoch 1. Empty: one stage, the fields above throughout.
+    stages: tuple[dict, ...] = ()
+    prior: bool = False  # at the end, fit a noise prior to the generator (training.prior)
 
     def validate(self) -> None:
         """ValueError naming the first unusable value by its dcgan-train flag."""
@@ -56,6 +61,21 @@ class TrainConfig:
             raise ValueError("--top-k must be in (0, 1] (1 is off)")
         if not 0 <= self.r1_gamma <= 1000:
             raise ValueError("--r1-gamma must be in [0, 1000] (0 is off)")
+        if self.prior and self.conditional:
+            raise ValueError("a conditional model draws the digit asked for: it takes no prior")
+        self._validate_stages()
+
+    def _validate_stages(self) -> None:
+        starts = [stage.get("from_epoch") for stage in self.stages]
+        if self.stages and starts[0] != 1:
+            raise ValueError("a recipe's first stage starts at epoch 1")
+        if starts != sorted(set(starts)):
+            raise ValueError("a recipe's stages start at increasing epochs")
+        for stage in self.stages:
+            unknown = set(stage) - STAGE_FIELDS - {"name", "from_epoch"}
+            if unknown:
+                raise ValueError(f"a stage cannot change {', '.join(sorted(unknown))}")
+            self.replace(**_changes(stage), stages=()).validate()
 
     def learning_rate_at(self, epoch: int) -> float:
         """Epoch `epoch`'s (1-based) rate: constant, then a linear fall over the last K epochs,
@@ -70,16 +90,43 @@ class TrainConfig:
         fewer each epoch, down to `top_k` (Sinha et al., "Top-k Training of GANs", 2020)."""
         return max(self.top_k, TOP_K_DECAY ** (epoch - 1))
 
+    def resolved(self) -> TrainConfig:
+        """`mixed_precision="auto"` made concrete: bfloat16 where the CPU multiplies it natively
+        (AMX or AVX512-BF16: the step is faster there), else float32."""
+        if self.mixed_precision != "auto":
+            return self
+        return self.replace(mixed_precision="bfloat16" if native_bfloat16() else "float32")
+
+    def segments(self) -> list[Segment]:
+        """The run's stages as epoch ranges (stages starting after the last epoch dropped)."""
+        stages = [s for s in self.stages if s["from_epoch"] <= self.epochs] or [{"from_epoch": 1}]
+        ends = [s["from_epoch"] - 1 for s in stages[1:]] + [self.epochs]
+        return [
+            Segment(i, s.get("name", "train"), s["from_epoch"], end)
+            for i, (s, end) in enumerate(zip(stages, ends))
+        ]
+
+    def at(self, epoch: int) -> TrainConfig:
+        """The fields in force in epoch `epoch` (1-based): every stage begun by then applied."""
+        changes: dict = {}
+        for stage in self.stages:
+            if stage["from_epoch"] <= epoch:
+                changes |= _changes(stage)
+        return self.replace(**changes)
+
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """JSON's view: the stages as a list, as they read back from model.json."""
+        return dataclasses.asdict(self) | {"stages": [dict(s) for s in self.stages]}
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        values["stages"] = tuple(values.get("stages", ()))
+        return cls(**values)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
@@ -87,3 +134,32 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
         return cls.from_dict(json.loads(path.read_text()))
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """One stage of a run: its position, name and epochs `first`..`last` (1-based, inclusive)."""
+
+    index: int
+    name: str
+    first: int
+    last: int
+
+
+# What a stage may change: the step's settings. Not the data, the networks or the run's length.
+STAGE_FIELDS = frozenset(
+    {"batch_size", "learning_rate", "beta_1", "label_smoothing", "ema_decay", "top_k", "r1_gamma"}
+)
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU has AMX-BF16 or AVX512-BF16 (Linux's /proc/cpuinfo flags)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def _changes(stage: dict) -> dict:
+    return {k: v for k, v in stage.items() if k not in ("name", "from_epoch")}

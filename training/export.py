@@ -122,28 +122,43 @@ def export_generator(
     for path in extra_files:
         if path.exists():
             shutil.copy2(path, tmp / path.name)
+    info = {
+        "name": base.name,
+        "conditional": config.conditional,
+        "noise_dim": config.noise_dim,
+        "image_shape": list(IMAGE_SHAPE),
+        "weights": weights,
+        "signature": {
+            "inputs": {"noise": [None, config.noise_dim]}
+            | ({"labels": [None]} if config.conditional else {}),
+            "outputs": {"images": [None, *IMAGE_SHAPE]},
+            "range": [-1.0, 1.0],
+        },
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "tensorflow": tf.__version__,
+        "training": config.to_dict(),
+        **metadata,
+    }
+    if prior:  # whatever else the caller says of it, model.json says it is there
+        info["prior"] = {"modes": len(prior.weights), **metadata.get("prior", {})}
+    return _claim_version(tmp, base, info)
+
+
+def publish(version_dir: Path, base: Path) -> Path:
+    """Move a finished export (its model.json as it stands) into `base` as its next version."""
+    base.mkdir(parents=True, exist_ok=True)
+    info = json.loads((version_dir / "model.json").read_text())
+    tmp = base / f".tmp-export-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.move(version_dir, tmp)
+    return _claim_version(tmp, base, info | {"name": base.name})
+
+
+def _claim_version(tmp: Path, base: Path, info: dict) -> Path:
+    """Write model.json into the complete folder `tmp` and rename it to `base/<next version>`."""
     while True:  # another exporter may take a version number between our look and our rename
         version = next_version(base)
-        info = {
-            "name": base.name,
-            "version": version,
-            "conditional": config.conditional,
-            "noise_dim": config.noise_dim,
-            "image_shape": list(IMAGE_SHAPE),
-            "weights": weights,
-            "signature": {
-                "inputs": {"noise": [None, config.noise_dim]}
-                | ({"labels": [None]} if config.conditional else {}),
-                "outputs": {"images": [None, *IMAGE_SHAPE]},
-                "range": [-1.0, 1.0],
-            },
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "tensorflow": tf.__version__,
-            "training": config.to_dict(),
-            **metadata,
-        }
-        if prior:  # whatever else the caller says of it, model.json says it is there
-            info["prior"] = {"modes": len(prior.weights), **metadata.get("prior", {})}
+        info = {"name": info["name"], "version": version} | info | {"version": version}
         (tmp / "model.json").write_text(json.dumps(info, indent=2) + "\n")
         try:
             tmp.rename(base / str(version))

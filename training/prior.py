@@ -25,8 +25,8 @@ import tensorflow as tf
 from keras import layers
 
 from training import cliutil
-from training.config import NUM_CLASSES
-from training.data import DataError, load_mnist
+from training.config import NUM_CLASSES, TrainConfig
+from training.data import DataError, Mnist, load_mnist
 from training.evaluate import train_classifier
 from training.export import export_generator
 from training.latent import Prior
@@ -35,7 +35,12 @@ from training.reexport import NOT_KEPT, load_generator
 log = logging.getLogger("training")
 SURE = 0.9  # a code counts for its digit when the labeller gives that digit at least this
 SAMPLES = 60_000
+LABELLER_EPOCHS = 3
 BATCH = 1_000
+
+
+class PriorError(ValueError):
+    """The generator does not draw every digit surely often enough to fit its Gaussian."""
 
 
 def make_labeller() -> keras.Model:
@@ -61,7 +66,7 @@ def fit_prior(
     """The per-digit Gaussian prior, and how many sure codes each digit's Gaussian was fitted on.
 
     `generate`: noise -> images; `label`: images -> class probabilities [N, K]; `weights`: each
-    digit's share of the draws. ValueError when a digit has too few sure codes for a covariance."""
+    digit's share of the draws. PriorError when a digit has too few sure codes for a covariance."""
     noise = np.random.default_rng(seed).standard_normal((samples, noise_dim)).astype(np.float32)
     probs = np.concatenate(
         [label(generate(noise[i : i + BATCH])) for i in range(0, samples, BATCH)]
@@ -71,7 +76,7 @@ def fit_prior(
     for d in range(len(weights)):
         codes = noise[(digit == d) & sure].astype(np.float64)
         if len(codes) <= 2 * noise_dim:
-            raise ValueError(
+            raise PriorError(
                 f"only {len(codes)} of {samples} samples are a sure {d}; a covariance needs "
                 f"more than {2 * noise_dim}: raise --samples"
             )
@@ -79,6 +84,60 @@ def fit_prior(
         factors.append(np.linalg.cholesky(np.cov(codes.T)))
         kept.append(len(codes))
     return Prior(np.stack(means), np.stack(factors), np.asarray(weights, np.float64)), kept
+
+
+def export_with_prior(
+    generator: keras.Model,
+    config: TrainConfig,
+    info: dict,
+    mnist: Mnist,
+    out: Path,
+    source: Path | None = None,
+    samples: int = SAMPLES,
+    seed: int = 0,
+) -> Path:
+    """Fit the prior to `generator` and export it with it as `out/<next version>`. `info`: the
+    model.json of what it was fitted to (kept but for what describes another export)."""
+    labeller, accuracy = train_classifier(
+        mnist, LABELLER_EPOCHS, seed=1, make=make_labeller, verbose=0
+    )
+    log.info("labeller: test accuracy %.4f", accuracy)
+    weights = np.bincount(mnist.y_train, minlength=NUM_CLASSES) / len(mnist.y_train)
+    prior, kept = fit_prior(
+        lambda noise: generator(noise, training=False).numpy(),
+        lambda images: tf.nn.softmax(labeller(images, training=False)).numpy(),
+        weights,
+        config.noise_dim,
+        samples,
+        seed,
+    )
+    log.info("sure codes per digit: %s", kept)
+    metadata = {k: v for k, v in info.items() if k not in NOT_KEPT}
+    fitted_to = f"{info['name']}@{info['version']}" if "version" in info else "the run's generator"
+    metadata["prior"] = {
+        "kind": "one full-covariance Gaussian per digit (training.prior)",
+        "fitted_to": fitted_to,
+        "samples": samples,
+        "seed": seed,
+        "sure": SURE,
+        "sure_codes": kept,
+        "weights": [round(float(w), 4) for w in weights],
+        "labeller_accuracy": round(accuracy, 4),
+    }
+    return export_generator(
+        generator,
+        config,
+        out,
+        metadata,
+        extra_files=(source / "progress.gif",) if source else (),
+        weights=info.get("weights", "float32"),
+        prior=prior,
+    )
+
+
+def labeller_images(mnist: Mnist) -> int:
+    """Training images the labeller's fit processes (a prior's share of a run's cost)."""
+    return LABELLER_EPOCHS * len(mnist.x_train)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,42 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         mnist = load_mnist(args.data)
     except DataError as exc:
         return cliutil.fail(parser.prog, str(exc))
-    labeller, accuracy = train_classifier(mnist, 3, seed=1, make=make_labeller, verbose=0)
-    log.info("labeller: test accuracy %.4f", accuracy)
-    weights = np.bincount(mnist.y_train, minlength=NUM_CLASSES) / len(mnist.y_train)
     try:
-        prior, kept = fit_prior(
-            lambda noise: generator(noise, training=False).numpy(),
-            lambda images: tf.nn.softmax(labeller(images, training=False)).numpy(),
-            weights,
-            config.noise_dim,
-            args.samples,
-            args.seed,
+        path = export_with_prior(
+            generator,
+            config,
+            info,
+            mnist,
+            args.out or args.version_dir.parent,
+            source=args.version_dir,
+            samples=args.samples,
+            seed=args.seed,
         )
-    except ValueError as exc:
+    except PriorError as exc:
         return cliutil.fail(parser.prog, str(exc))
-    log.info("sure codes per digit: %s", kept)
-    metadata = {k: v for k, v in info.items() if k not in NOT_KEPT}
-    metadata["prior"] = {
-        "kind": "one full-covariance Gaussian per digit (training.prior)",
-        "fitted_to": f"{info['name']}@{info['version']}",
-        "source": str(args.version_dir),
-        "samples": args.samples,
-        "seed": args.seed,
-        "sure": SURE,
-        "sure_codes": kept,
-        "weights": [round(float(w), 4) for w in weights],
-        "labeller_accuracy": round(accuracy, 4),
-    }
-    path = export_generator(
-        generator,
-        config,
-        args.out or args.version_dir.parent,
-        metadata,
-        extra_files=(args.version_dir / "progress.gif",),
-        weights=info.get("weights", "float32"),
-        prior=prior,
-    )
     print(path)
     return 0
 

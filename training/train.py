@@ -1,32 +1,26 @@
-"""The training loop: epochs of steps, samples, checkpoints, events, a clean stop and resume."""
+"""The training loop: the run's stages, each a loop of epochs with samples, checkpoints and
+events, a clean stop and resume."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import math
-import shutil
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from training.config import NUM_CLASSES, TrainConfig
-from training.data import Mnist, make_dataset
-from training.events import EventWriter, ProgressBar
-from training.gan import GAN, is_chief, pick_strategy
-from training.samples import save_gif, save_sample
+from training.config import TrainConfig
+from training.data import Mnist
+from training.events import EventWriter
+from training.gan import GAN
+from training.run import Run, RunError
 from training.stop import StopFlag
 
+__all__ = ["RunError", "RunResult", "epochs_done", "train_and_evaluate"]
 log = logging.getLogger("training")
-
-
-class RunError(Exception):
-    """The run cannot start as asked (e.g. --resume with nothing to resume)."""
 
 
 @dataclasses.dataclass
@@ -37,30 +31,7 @@ class RunResult:
     d_loss: float = math.nan
     images_per_sec: float = 0.0
     metrics: dict = dataclasses.field(default_factory=dict)
-
-
-def progress_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed 16 noise vectors (and digits 0..9,0..5) drawn into every epoch's grid."""
-    noise = np.random.default_rng(config.seed).standard_normal((16, config.noise_dim))
-    return noise.astype(np.float32), (np.arange(16) % NUM_CLASSES).astype(np.int32)
-
-
-@dataclasses.dataclass
-class EpochStats:
-    steps: int = 0
-    images: int = 0
-    g_sum: float = 0.0
-    d_sum: float = 0.0
-    seconds: float = 0.0
-
-    @property
-    def means(self) -> dict:
-        steps = max(self.steps, 1)
-        return {
-            "g_loss": self.g_sum / steps,
-            "d_loss": self.d_sum / steps,
-            "images_per_sec": self.images / max(self.seconds, 1e-9),
-        }
+    totals: dict = dataclasses.field(default_factory=dict)  # images_seen, train_seconds so far
 
 
 def train_and_evaluate(
@@ -73,26 +44,46 @@ def train_and_evaluate(
     stop: StopFlag | None = None,
     evaluate: Callable[[GAN], dict] | None = None,
 ) -> tuple[GAN, RunResult]:
-    """Train (or continue) the run in `workdir` up to `config.epochs` epochs.
+    """Train (or continue) the run in `workdir` up to `config.epochs` epochs, stage by stage.
 
+    Each stage (config.segments()) builds its step from the fields in force then and restores
+    the checkpoint the previous stage left, so a resumed run goes on in the stage it was in.
     In a multi-worker run (TF_CONFIG) only the chief writes into `workdir`; see _Run."""
-    run = _Run(config, workdir, mnist, events or EventWriter(None), stop or StopFlag())
-    try:
-        result = _train(run, resume, evaluate)
-    finally:
-        run.close()
-    return run.gan, result
+    events, stop = events or EventWriter(None), stop or StopFlag()
+    done = epochs_done(workdir) if resume else 0
+    gan, result = None, RunResult(epochs_done=done, stopped=False)
+    for segment in config.segments():
+        if segment.last <= done and segment.index < len(config.segments()) - 1:
+            continue
+        run = Run(config, segment, workdir, mnist, events, stop)
+        try:
+            result = _train(run, resume or segment.first > 1, evaluate)
+        finally:
+            run.close()
+        gan = run.gan
+        if result.stopped:
+            break
+    return gan, result
 
 
-def _train(run: _Run, resume: bool, evaluate: Callable[[GAN], dict] | None) -> RunResult:
-    config = run.config
+def epochs_done(workdir: Path) -> int:
+    """Epochs the run's latest checkpoint holds fully done (0 without one)."""
+    latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+    if latest is None:
+        return 0
+    return int(tf.train.load_variable(latest, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+def _train(run: Run, resume: bool, evaluate: Callable[[GAN], dict] | None) -> RunResult:
+    config, last = run.config, run.segment.last
     run.restore(resume)
     result = RunResult(epochs_done=int(run.state.epoch), stopped=False)
     epoch_times: list[float] = []
-    for epoch in range(int(run.state.epoch) + 1, config.epochs + 1):
+    for epoch in range(int(run.state.epoch) + 1, last + 1):
         run.gan.set_learning_rate(config.learning_rate_at(epoch))
         run.gan.set_top_k(config.top_k_at(epoch))
         stats = run.train_epoch(epoch)
+        run.count(stats)
         if run.stop.requested and int(run.state.step_in_epoch) < run.steps_per_epoch:
             run.checkpoint()  # mid-epoch: the resumed run continues at the next batch
             result.stopped = True
@@ -106,13 +97,16 @@ def _train(run: _Run, resume: bool, evaluate: Callable[[GAN], dict] | None) -> R
         record = dict(
             epoch=epoch,
             epochs=config.epochs,
+            stage=run.segment.name,
             **means,
             seconds=round(stats.seconds, 3),
+            **run.totals(),
             sample=run.save_sample(epoch),
             eta_seconds=round(np.mean(epoch_times) * (config.epochs - epoch), 1),
         )
         if evaluate and (epoch % config.eval_every == 0 or epoch == config.epochs):
             result.metrics = record["metrics"] = evaluate(run.gan)
+            run.add_to_curve(epoch, result.metrics)
         run.events.emit("epoch", **record)
         log.info(
             "epoch %d/%d  %.1fs  g_loss %.4f  d_loss %.4f  %.0f images/s",
@@ -123,167 +117,11 @@ def _train(run: _Run, resume: bool, evaluate: Callable[[GAN], dict] | None) -> R
             result.d_loss,
             result.images_per_sec,
         )
-        if epoch % config.checkpoint_every == 0 or epoch == config.epochs or run.stop.requested:
+        if epoch % config.checkpoint_every == 0 or epoch == last or run.stop.requested:
             run.checkpoint()
         if run.stop.requested:
             result.stopped = epoch < config.epochs
             break
     run.finish()
+    result.totals = run.totals()
     return result
-
-
-class _Run:
-    """What one training run holds: the GAN, its checkpoint state, data and outputs.
-
-    Multi-worker (TF_CONFIG): only the chief writes samples, the GIF, config and checkpoints into
-    `workdir`. The others still save each checkpoint, into a temporary folder removed at the end:
-    under MultiWorkerMirroredStrategy saving is collective when a variable is synchronised on read
-    (none is today: a non-chief that skipped its saves kept in step, tried on TF 2.21), and
-    TensorFlow's multi-worker guide asks every worker to save. Resuming such a run needs
-    `workdir` on a shared filesystem: every worker restores the chief's checkpoint from there.
-    """
-
-    def __init__(
-        self, config: TrainConfig, workdir: Path, mnist: Mnist, events: EventWriter, stop: StopFlag
-    ):
-        self.config, self.workdir, self.mnist = config, workdir, mnist
-        self.events, self.stop = events, stop
-        self.strategy = pick_strategy()
-        self.chief = is_chief()
-        self.out = workdir if self.chief else Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
-        self.out.mkdir(parents=True, exist_ok=True)
-        keras.utils.set_random_seed(config.seed)
-        self.gan = GAN(config, self.strategy)
-        noise, self.progress_labels = progress_inputs(config)
-        self.objects = dict(
-            generator=self.gan.generator,
-            discriminator=self.gan.discriminator,
-            g_opt=self.gan.g_opt,
-            d_opt=self.gan.d_opt,
-            epoch=tf.Variable(0, dtype=tf.int64),  # epochs fully done
-            step_in_epoch=tf.Variable(0, dtype=tf.int64),  # steps done of the next epoch
-            progress_noise=tf.Variable(noise),
-            # Keras leaves its dropout seed states out of checkpoints; without them a resumed
-            # run would drop other units than an uninterrupted one.
-            seed_states=[v.value for v in self.gan.discriminator.variables if _is_seed(v)],
-        )
-        if config.ema_decay:
-            self.objects["ema_generator"] = self.gan.ema_generator
-        self.state = tf.train.Checkpoint(**self.objects)
-        self.manager = tf.train.CheckpointManager(
-            self.state, self.out / "checkpoints", max_to_keep=config.keep_checkpoints
-        )
-        self.images, self.labels = mnist.x_train, mnist.y_train
-        if config.limit:
-            self.images, self.labels = self.images[: config.limit], self.labels[: config.limit]
-        self.steps_per_epoch = math.ceil(len(self.images) / config.batch_size)
-
-    def restore(self, resume: bool) -> None:
-        # The chief's checkpoints, whichever worker this is (manager.directory is ours).
-        latest = tf.train.latest_checkpoint(str(self.workdir / "checkpoints"))
-        if resume:
-            if latest is None:
-                raise RunError(f"{self.workdir}: no checkpoint to resume from")
-            self._restore(latest)
-        elif latest is not None:
-            raise RunError(
-                f"{self.workdir}: holds checkpoints already; pass --resume or another --out"
-            )
-        self.config.save(self.out / "config.json")
-        self.events.emit(
-            "start",
-            config=self.config.to_dict(),
-            start_epoch=int(self.state.epoch) + 1,
-            epochs=self.config.epochs,
-            steps_per_epoch=self.steps_per_epoch,
-            train_images=len(self.images),
-            dataset=self.mnist.source,
-            replicas=self.strategy.num_replicas_in_sync,
-        )
-
-    def _restore(self, latest: str) -> None:
-        saved = {name.split("/")[0] for name, _ in tf.train.list_variables(latest)}
-        # Older runs lack these; anything else missing is another kind of run.
-        missing = {"ema_generator", "seed_states"} & (self.objects.keys() - saved)
-        present = {k: v for k, v in self.objects.items() if k not in missing}
-        restored = tf.train.Checkpoint(**present)
-        status = restored.restore(latest)
-        # expect_partial: a run resumed with EMA off leaves its saved EMA weights unused
-        status.expect_partial().assert_existing_objects_matched()
-        # Numbering goes on from the saved count: restarting at ckpt-1 would overwrite kept files.
-        self.state.save_counter.assign(restored.save_counter)
-        if "ema_generator" in missing:  # EMA switched on now: it starts from the generator
-            self.gan.ema_generator.set_weights(self.gan.generator.get_weights())
-        log.info(
-            "resumed from %s%s", latest, f" (had no {', '.join(sorted(missing))})" * bool(missing)
-        )
-
-    def train_epoch(self, epoch: int) -> EpochStats:
-        """Steps until the epoch ends or a stop is asked for; a progress event every 5 s."""
-        cfg, skip = self.config, int(self.state.step_in_epoch)
-        dataset = make_dataset(self.images, self.labels, cfg.batch_size, cfg.seed, epoch)
-        dataset = self.strategy.experimental_distribute_dataset(dataset.skip(skip))
-        bar = ProgressBar(self.steps_per_epoch, f"epoch {epoch}/{cfg.epochs}")
-        stats = EpochStats()
-        started = last_event = time.monotonic()
-        for batch_images, batch_labels in dataset:
-            g_loss, d_loss = self.gan.train_step(batch_images, batch_labels)
-            stats.steps += 1
-            stats.images += _batch_size(batch_images)
-            stats.g_sum, stats.d_sum = stats.g_sum + g_loss, stats.d_sum + d_loss
-            stats.seconds = time.monotonic() - started
-            self.state.step_in_epoch.assign_add(1)
-            means = stats.means
-            bar.update(skip + stats.steps, g=means["g_loss"], d=means["d_loss"])
-            if time.monotonic() - last_event >= 5:
-                last_event = time.monotonic()
-                self.events.emit(
-                    "progress",
-                    epoch=epoch,
-                    epochs=cfg.epochs,
-                    step=skip + stats.steps,
-                    steps=self.steps_per_epoch,
-                    **means,
-                )
-            if self.stop.requested:
-                break
-        bar.close()
-        stats.seconds = time.monotonic() - started
-        return stats
-
-    def save_sample(self, epoch: int) -> str | None:
-        """The fixed progress noise drawn as this epoch's grid (by the chief only)."""
-        if not self.chief:
-            return None
-        noise = self.state.progress_noise.numpy()
-        images = self.gan.generate(noise, self.progress_labels).numpy()
-        return str(save_sample(images, self.out, epoch))
-
-    def checkpoint(self) -> None:
-        path = self.manager.save()
-        self.events.emit(
-            "checkpoint",
-            epoch=int(self.state.epoch),
-            step_in_epoch=int(self.state.step_in_epoch),
-            path=path,
-        )
-        log.info("checkpoint %s", path)
-
-    def finish(self) -> None:
-        if self.chief:
-            save_gif(self.out)
-
-    def close(self) -> None:
-        """Whatever happened: a non-chief worker's temporary folder goes."""
-        if not self.chief:
-            shutil.rmtree(self.out, ignore_errors=True)
-
-
-def _is_seed(variable) -> bool:
-    return variable.path.endswith("seed_generator_state")
-
-
-def _batch_size(batch) -> int:
-    """Images in a batch, whether it is one tensor or a per-replica value."""
-    parts = getattr(batch, "values", (batch,))
-    return sum(int(p.shape[0]) for p in parts)
