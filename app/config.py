@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DCGAN_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="DCGAN_", frozen=True, populate_by_name=True)
 
     models_dir: Path = Field(Path("models"), description="exported generators, NAME/VERSION/")
     default_model: str = Field("dcgan", description="model used when a request names none")
@@ -84,6 +84,25 @@ class Settings(BaseSettings):
         None, description="Bearer token required by POST and DELETE endpoints"
     )
     max_body_bytes: int = Field(65536, ge=1024, description="largest request body; 413 after")
-    mnist_path: Path | None = Field(None, description="MNIST for training jobs (else MNIST_PATH)")
+    mnist_path: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("DCGAN_MNIST_PATH", "MNIST_PATH"),
+        description="MNIST for training jobs (Keras mnist.npz or IDX folder; also read from "
+        "MNIST_PATH); none: the trainer downloads it",
+    )
+    protected_names: tuple[str, ...] = Field(
+        ("dcgan", "cdcgan"),
+        description="model names jobs may not add versions to (the shipped ones), as JSON: "
+        '["dcgan"]; [] allows every name',
+    )
     log_level: str = Field("info", description="logging level")
+
+    @field_validator("models_dir", "data_dir", "mnist_path", mode="before")
+    @classmethod
+    def _absolute(cls, path: str | Path | None) -> Path | None:
+        """Relative to the folder the service starts in, once: trainers run in job folders.
+        An empty value is none (make's MNIST_PATH is empty where no MNIST is found)."""
+        if path is None or str(path) == "":
+            return None
+        return Path(path).expanduser().resolve()
     access_log: bool = Field(True, description="dcgan-serve: a log line per request")

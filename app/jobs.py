@@ -102,7 +102,7 @@ class Jobs:
 
     def create(self, params: JobParams) -> dict:
         """Queue a job; raises QueueFull beyond max_queued waiting jobs."""
-        job = self.store.create(params.model_dump(), self.max_queued)
+        job = self.store.create(params.model_dump(exclude_none=True), self.max_queued)
         self.emit(
             job["id"], "state", {"state": JobState.QUEUED, **self.flags(job["id"], JobState.QUEUED)}
         )

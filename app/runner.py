@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.jobs import Jobs
 from app.jobschema import JobParams, JobState, project
+from app.loading import redact
 from app.modelsdir import read_active, write_active
 from app.registry import ModelRegistry
 from app.runpaths import JobPaths
@@ -117,6 +118,15 @@ class JobRunner:
         except ValidationError as exc:  # a row from an older release, with rules since changed
             self.jobs.set_state(
                 job_id, JobState.FAILED, f"invalid parameters: {exc.errors()[0]['msg']}"
+            )
+            return
+        mnist = self.settings.mnist_path
+        if mnist is not None and not mnist.exists():
+            self.jobs.set_state(
+                job_id,
+                JobState.FAILED,
+                f"no MNIST at {redact(str(mnist))}: set DCGAN_MNIST_PATH to a Keras mnist.npz "
+                "(or an IDX folder), or unset it to download MNIST, then start the job again",
             )
             return
         fd = await self._lock(paths)

@@ -71,26 +71,21 @@ def test_committed_classifier_reaches_99_percent(mnist_path):
 
 
 @pytest.mark.slow
-def test_cli_writes_metrics_into_model_json(tmp_path, models_dir, mnist_path, capsys):
+def test_cli_prints_and_writes_model_json_only_when_asked(tmp_path, models_dir, mnist_path, capsys):
     import shutil
 
     version = tmp_path / "dcgan" / "1"
     shutil.copytree(models_dir / "dcgan" / "1", version)
-    status = main(
-        [
-            str(version),
-            "--samples",
-            "500",
-            "--classifier",
-            str(CLASSIFIER),
-            "--data",
-            str(mnist_path),
-        ]
-    )
-    assert status == 0
+    before = (version / "model.json").read_text()
+    flags = ["--samples", "500", "--classifier", str(CLASSIFIER), "--data", str(mnist_path)]
+    assert main([str(version), *flags]) == 0
     out = capsys.readouterr().out
     assert "dcgan@1, 500 samples" in out and "class entropy" in out
     assert "memorisation (500 samples)" in out and "nearest-training-image distance" in out
+    assert (version / "model.json").read_text() == before
+
+    assert main([str(version), *flags, "--write"]) == 0
+    assert "written to" in capsys.readouterr().out
     metrics = json.loads((version / "model.json").read_text())["metrics"]
     assert metrics["samples"] == 500 and "digit_accuracy" not in metrics
     assert metrics["memorisation"]["samples"] == 500

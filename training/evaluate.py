@@ -1,13 +1,13 @@
 """How good are a generator's digits? Judged by a small MNIST classifier trained here.
 
-    python -m training.evaluate models/NAME/VERSION [--samples 10000]
+    python -m training.evaluate models/NAME/VERSION [--samples 10000] [--write]
 
 Prints FID-MNIST (Frechet distance of classifier features, samples vs the MNIST test set) beside
 its floor (train vs test), mean top-class confidence, the share classified with confidence >= 0.9,
 the predicted-class histogram and its entropy (ln 10 = 2.303 when every digit is equally common),
 for conditional models the share classified as the requested digit, and a memorisation check
-(training.memorisation: are samples closer to training images than unseen digits are?); writes
-them into the version's model.json.
+(training.memorisation: are samples closer to training images than unseen digits are?); with
+--write, records them in the version's model.json.
 """
 
 from __future__ import annotations
@@ -233,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     cliutil.add_classifier_flag(parser)
     cliutil.add_data_flag(parser)
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="also record the numbers in the export's model.json (default: print only)",
+    )
     args = parser.parse_args(argv)
     cliutil.setup_logging()
     if problem := cliutil.not_an_export(args.version_dir):
@@ -247,10 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     metrics = evaluator.evaluate(generate, info["conditional"], info["noise_dim"])
     print(f"{info['name']}@{info['version']}, {args.samples} samples")
     print(format_table(metrics))
-    info["metrics"] = metrics
-    tmp = args.version_dir / "model.json.tmp"
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    tmp.replace(args.version_dir / "model.json")
+    if args.write:
+        info["metrics"] = metrics
+        tmp = args.version_dir / "model.json.tmp"
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        tmp.replace(args.version_dir / "model.json")
+        print(f"written to {args.version_dir / 'model.json'}")
     return 0
 
 

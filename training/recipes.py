@@ -33,8 +33,8 @@ RECIPES: dict[str, dict] = {
     },
     "quick": {
         "description": "recognisable digits in a few minutes: 3 epochs of the quality settings",
-        "unconditional": _BEST | dict(epochs=3),
-        "conditional": _BEST | dict(epochs=3),
+        "unconditional": _BEST | dict(epochs=3, eval_every=3),
+        "conditional": _BEST | dict(epochs=3, eval_every=3),
     },
     "quality": {
         "description": "the project's best: 60 epochs (20 conditional) of small batches with R1 "
@@ -43,6 +43,7 @@ RECIPES: dict[str, dict] = {
         "unconditional": _BEST
         | dict(
             epochs=60,
+            eval_every=5,
             lr_decay_epochs=30,
             stages=(
                 {"name": "grow", "from_epoch": 1},
@@ -50,7 +51,7 @@ RECIPES: dict[str, dict] = {
             ),
             prior=True,
         ),
-        "conditional": _BEST | dict(epochs=20, lr_decay_epochs=10),
+        "conditional": _BEST | dict(epochs=20, lr_decay_epochs=10, eval_every=5),
     },
 }
 # Fields whose value counts epochs: a recipe's scale with an explicitly given run length.

@@ -12,7 +12,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import Digits, JobsDep, require_token
+from app.deps import Digits, JobsDep, RegistryDep, SettingsDep, require_token
 from app.imaging import progress_gif
 from app.jobs import JobConflict, NoSuchJob, QueueFull
 from app.jobschema import Job, JobParams
@@ -40,18 +40,50 @@ class JobPage(BaseModel):
     | {
         400: {"description": "The body is not JSON (e.g. not UTF-8)."},
         413: {"description": "The body is too large."},
+        409: {"description": "The name is a shipped model's, or a model of the other kind's."},
         422: {"description": "A field is missing or invalid."},
         429: {"description": "Too many jobs are queued: retry after `Retry-After` seconds."},
     },
 )
-async def create_job(body: JobParams, jobs: JobsDep, response: Response) -> dict:
+async def create_job(
+    body: JobParams,
+    jobs: JobsDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    response: Response,
+) -> dict:
     """Queue a training run; follow it at the `Location` URL and its /events."""
+    kinds = {name: registry.describe(name)["conditional"] for name in registry.names()}
+    problem = export_name_problem(body, kinds, settings.protected_names)
+    if problem:
+        raise HTTPException(409, problem)
     try:
         job = jobs.create(body)
     except QueueFull as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": "60"}) from None
     response.headers["Location"] = f"/jobs/{job['id']}"
     return job
+
+
+def export_name_problem(
+    params: JobParams, kinds: dict[str, bool | None], protected: tuple[str, ...]
+) -> str | None:
+    """Why a job may not export under its name (None: it may). `kinds`: each served name's
+    conditional flag. Versions of one name are one kind, and shipped names stay the operator's."""
+    name = params.name
+    if name in protected:
+        return (
+            f"{name!r} is a shipped model: jobs may not add versions to it; choose another "
+            "name (the operator can allow it with DCGAN_PROTECTED_NAMES)"
+        )
+    kind = kinds.get(name)
+    if kind is not None and kind != params.conditional:
+        have, want = ("a conditional", "an unconditional")[:: 1 if kind else -1]
+        return (
+            f"{name!r} is {have} model; {want} job must export under another name "
+            f"(or set conditional to {str(kind).lower()})"
+        )
+    return None
 
 
 @router.get("", response_model=JobPage)
