@@ -105,4 +105,5 @@ class Settings(BaseSettings):
         if path is None or str(path) == "":
             return None
         return Path(path).expanduser().resolve()
+
     access_log: bool = Field(True, description="dcgan-serve: a log line per request")
