@@ -1,5 +1,6 @@
-"""The page in a real browser: Playwright driving Debian's Chromium against a real uvicorn with
-tiny models and a real tiny training job. Screenshots go to test-artifacts/web/."""
+"""The page in a real browser: Playwright driving Debian's Chromium against one real uvicorn per
+module, with tiny models, job records written by the real store, and a real tiny training job.
+Screenshots go to test-artifacts/web/."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import httpx
 import pytest
 
 from app.generator import has_native_bfloat16
-from app.jobschema import JobState
-from tests.conftest import ROOT, service_env, serving
+from app.jobs import Jobs
+from app.jobschema import JobParams, JobState
+from app.jobstore import JobStore
+from app.runpaths import JobPaths
+from tests.conftest import ROOT, export_tiny, service_env, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(
@@ -48,6 +52,28 @@ COPIER = {  # dcgan@1's (not loaded at start): a generator that copies its train
     **{k: v for k, v in METRICS.items() if not k.startswith("digit_accuracy")},
     "memorisation": MEMORISATION | {"median_ratio": 0.3104, "close_share": 0.1835, "flagged": True},
 }
+
+
+def curve(fids: list[float], per_epoch: int = 60_000) -> dict:
+    """model.json's training record as the new trainer writes it: a curve point per epoch."""
+    points = [
+        {"epoch": e, "images_seen": e * per_epoch, "train_seconds": 30.0 * e, "fid_mnist": fid}
+        for e, fid in enumerate(fids, start=1)
+    ]
+    return {
+        "curve": points,
+        "images_seen": points[-1]["images_seen"],
+        "train_seconds": 30.0 * len(points),
+    }
+
+
+CDCGAN = {"metrics": METRICS, **curve([310.0, 42.0, 9.5, 4.123])}
+# A model trained here (job 1 exported it) by the tutorial's recipe: "fair".
+ADA = {
+    "metrics": {**METRICS, "fid_mnist": 125.0, "confident_share": 0.55},
+    **curve([420.0, 180.0, 125.0]),
+}
+LOST = "its runner stopped during training"
 # The PNG's pixels, hashed in the page (a blob: image is same-origin, so a canvas may read it).
 PIXELS = """img => {
   const canvas = document.createElement("canvas");
@@ -64,14 +90,39 @@ PIXELS = """img => {
 
 @pytest.fixture(scope="module")
 def service(models_dir, mnist_path, tmp_path_factory):
-    """A server with its own models (the conditional one with quality numbers) and data."""
+    """A server with its own models and data: cdcgan@1 and ada@1 (trained here, by job 1) with
+    quality numbers and curves, dcgan@1 flagged as a copier; job 2 interrupted with a checkpoint
+    to resume from, job 3 interrupted without one."""
     root = tmp_path_factory.mktemp("web")
     env = service_env(root, models_dir, mnist_path, TOKEN)
-    for ref, metrics in [("cdcgan/1", METRICS), ("dcgan/1", COPIER)]:
+    export_tiny(root / "models" / "ada", conditional=False, seed=4)
+    for ref, extra in [("cdcgan/1", CDCGAN), ("dcgan/1", {"metrics": COPIER}), ("ada/1", ADA)]:
         info = root / "models" / ref / "model.json"
-        info.write_text(json.dumps({**json.loads(info.read_text()), "metrics": metrics}))
+        data = json.loads(info.read_text())
+        if ref == "ada/1":
+            data["training"]["recipe"] = "tutorial"
+        info.write_text(json.dumps({**data, **extra}))
+    write_jobs(root / "data")
     with serving(env) as url:
         yield url
+
+
+def write_jobs(data_dir: Path) -> None:
+    """The job records the page lists, written by the real store before the server starts."""
+    store = JobStore(data_dir / "jobs.db")
+    jobs = Jobs(store, data_dir, max_queued=20)
+    done = jobs.create(JobParams(name="ada"))["id"]
+    store.set_model_version(done, "ada@1")
+    jobs.set_state(done, JobState.SUCCEEDED, model_version="ada@1", active=True)
+    for name, checkpoint in [("lost", True), ("lost-early", False)]:
+        job = jobs.create(JobParams(name=name, epochs=3))["id"]
+        if checkpoint:  # the marker the flags look for (nothing here resumes it for real)
+            paths = JobPaths.of(data_dir, job)
+            paths.checkpoints.mkdir(parents=True)
+            (paths.checkpoints / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
+        store.set_progress(job, {"epoch": 1, "epochs": 3})
+        jobs.set_state(job, JobState.INTERRUPTED, LOST)
+    store.close()
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +171,32 @@ def loaded(page, img_id: str, other_than: str | None = None) -> str:
     return page.get_attribute(f"#{img_id}", "src")
 
 
+def words(response: httpx.Response) -> str:
+    """The server's message as the page shows it: the detail, or a 422's list of msgs."""
+    detail = response.json()["detail"]
+    return "; ".join(d["msg"] for d in detail) if isinstance(detail, list) else detail
+
+
+TOKEN_HINT = " (enter the service's API token under Train)"
+
+
+def options(page, select: str) -> list[list]:
+    return page.eval_on_selector_all(
+        f"{select} option", "os => os.map(o => [o.value, o.disabled, o.parentElement.label || ''])"
+    )
+
+
+def job_row_buttons(page, job_id: int) -> list[str]:
+    return page.eval_on_selector_all(
+        f"#jobs-body tr[data-job='{job_id}'] .actions-cell button",
+        "bs => bs.map(b => b.textContent)",
+    )
+
+
+def models_on_server(service: str) -> dict:
+    return {m["name"]: m for m in httpx.get(f"{service}/models").json()["models"]}
+
+
 def test_page_reads_job_flags_not_state_names():
     """What a job allows comes from its flags (finished, cancellable, resumable, deletable), so
     the scripts name no job state ("failed" is also a model version's status)."""
@@ -141,12 +218,14 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     assert unlabelled == []
     first_pixels = page.eval_on_selector("#grid", PIXELS)
     assert first_pixels[:2] == [4 * 30 * 3 - 6, 4 * 30 * 3 - 6]  # 4x4 tiles, scale 3
-    options = page.eval_on_selector_all("#model option", "os => os.map(o => [o.value, o.disabled])")
-    assert ["dcgan", False] in options and ["dcgan@1", False] in options
-    assert ["cdcgan", False] in options and ["broken@1", True] in options
-    copier = page.inner_text("#model option[value='dcgan@1']")  # not loaded yet, and flagged
-    assert copier == "dcgan@1 (FID 4.12, conf 0.96, ⚠ memorisation flagged, loads when used)"
-    assert page.input_value("#model") == "dcgan" and page.is_disabled("#digit")
+    assert page.input_value("#model") == "dcgan" and page.input_value("#version") == ""
+    assert page.is_disabled("#digit")
+    versions = page.eval_on_selector_all("#version option", "os => os.map(o => o.textContent)")
+    assert versions == [
+        "active (v2)",
+        "v2",
+        "v1 · excellent likeness, 91% readable, ⚠ copies training digits, loads when used",
+    ]
     assert (
         page.input_value("#gen-url") == f"{service}/generate?n=16&seed=42&model=dcgan%402&scale=3"
     )
@@ -167,22 +246,20 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     assert page.input_value("#seed") != "7"
     assert f"seed={page.input_value('#seed')}&" in page.input_value("#gen-url")
 
-    # A conditional model: its quality numbers, and the digit picker comes alive.
+    # A conditional model: its quality in words, and the digit picker comes alive.
     page.select_option("#model", "cdcgan")
     page.wait_for_function("() => !document.getElementById('digit').disabled")
     quality = page.inner_text("#model-quality")
-    assert "FID-MNIST 4.12" in quality and "requested digit 97.3%" in quality
-    assert "per digit: 0 99.9% · 1 100% · 2 97% · 3 95%" in quality
-    assert "9 95.5%" in quality
-    assert (
-        "memorisation: median NN-distance ratio 1.22, 0.0% closer than the test set's "
-        "1st percentile" in quality
-    )
+    assert "likeness to real digits: excellent" in quality
+    assert "91% of digits clearly readable" in quality
+    assert "draws the digit asked for 97.3% of the time" in quality
+    assert "copies training digits: no" in quality
     assert page.locator("#model-quality .warn").count() == 0
+    asked = page.get_attribute("#model-quality b:has-text('digit asked for')", "title")
+    assert asked.startswith("0 99.9% · 1 100% · 2 97% · 3 95%") and asked.endswith("9 95.5%")
     precision = "bfloat16" if has_native_bfloat16() else "float32"  # what auto picks here
     assert re.search(rf"generation: (batched in calls of [\d/]+|per-image), {precision}", quality)
     page.locator("#gen-form").screenshot(path=ARTIFACTS / "model-quality.png")
-    assert "FID 4.12" in page.inner_text("#model option[value=cdcgan]")
     src = page.get_attribute("#grid", "src")
     page.select_option("#digit", "3")
     loaded(page, "grid", other_than=src)
@@ -202,32 +279,32 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     assert page.inner_text("#walk-caption") == "cdcgan@1 · seed 1 → 9 · 24 steps"
     assert "format=gif" in page.get_attribute("#walk-link", "href")
 
-    # An API error, in words: FastAPI's 422 list, as "parameter: message".
+    # An API error: the server's words, without the status line.
     page.fill("#n", "999")
     page.wait_for_selector("#gen-error p")
-    error = page.inner_text("#gen-error")
-    assert "Could not generate digits: 422" in error
-    assert "n: Input should be less than or equal to 256" in error
+    said = words(httpx.get(f"{service}/generate", params={"n": 999, "model": "cdcgan"}))
+    assert page.inner_text("#gen-error") == f"Could not generate digits: {said}"
+    assert "422" not in page.inner_text("#gen-error")
     page.screenshot(path=ARTIFACTS / "generate-error.png")
     page.fill("#n", "8")
     page.wait_for_function("() => document.getElementById('gen-error').children.length === 0")
     loaded(page, "grid")
 
-    # A version that is not in memory is offered; its memorisation check is flagged, and once
-    # its first grid has loaded it, the line says how it generates.
+    # A version that is not in memory is offered; it copies, and once its first grid has loaded
+    # it, the line says how it generates.
     src = page.get_attribute("#grid", "src")
-    page.select_option("#model", "dcgan@1")
+    page.select_option("#model", "dcgan")
+    page.select_option("#version", "1")
     assert "not in memory: loads on its first request" in page.inner_text("#model-quality")
-    assert page.is_visible("#model-quality .warn")
-    quality = page.inner_text("#model-quality")
-    assert "median NN-distance ratio 0.31, 18.4% closer" in quality
-    assert "flagged" in page.inner_text("#model-quality .warn")
+    assert page.inner_text("#model-quality .warn") == "⚠ copies training digits: yes"
+    title = page.get_attribute("#model-quality .warn", "title")
+    assert "0.31 (about 1 is healthy, near 0 means copying); 18.4% closer" in title
     loaded(page, "grid", other_than=src)
     page.wait_for_function(
         "() => document.getElementById('model-quality').textContent.includes('generation: ')",
         timeout=60_000,
     )
-    assert page.input_value("#model") == "dcgan@1"
+    assert page.input_value("#model") == "dcgan" and page.input_value("#version") == "1"
     assert "model=dcgan%401" in page.input_value("#gen-url")
     page.screenshot(path=ARTIFACTS / "generate.png", full_page=True)
 
@@ -236,11 +313,293 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     page.screenshot(path=ARTIFACTS / "generate-narrow.png", full_page=True)
 
 
-def job_row_buttons(page, job_id: int) -> list[str]:
-    return page.eval_on_selector_all(
-        f"#jobs-body tr[data-job='{job_id}'] .actions-cell button",
-        "bs => bs.map(b => b.textContent)",
+@pytest.mark.slow
+@needs_chromium
+def test_one_entry_per_model_shipped_first(page, service):
+    """The default model, the other shipped ones, then those trained here (ada, by job 1, though
+    its name sorts first); a model with no loadable version is listed, and cannot be picked."""
+    page.wait_for_selector("#model option", state="attached")
+    assert options(page, "#model") == [
+        ["dcgan", False, "Shipped"],
+        ["broken", True, "Shipped"],
+        ["cdcgan", False, "Shipped"],
+        ["ada", False, "Trained here"],
+    ]
+    assert page.inner_text("#model option[value=dcgan]") == "dcgan (default)"
+    assert page.inner_text("#model option[value=broken]") == "broken: no version loads"
+    cards = page.eval_on_selector_all("#models-list article", "as => as.map(a => a.dataset.model)")
+    assert cards == ["dcgan", "broken", "cdcgan", "ada"]
+    groups = page.eval_on_selector_all("#models-list h3", "hs => hs.map(h => h.textContent)")
+    assert groups == ["Shipped with the service", "Trained here"]
+    refs = page.eval_on_selector_all(
+        "article[data-model=dcgan] tr[data-ref]", "rs => rs.map(r => r.dataset.ref)"
     )
+    assert refs == ["dcgan@2", "dcgan@1"]  # each version once, under its model
+    assert page.inner_text("article[data-model=dcgan] tr[data-ref='dcgan@2'] .badge") == "active"
+    facts = page.inner_text("tr[data-ref='ada@1'] td:nth-child(3)")
+    assert facts == "180k images · 1 min 30 s · recipe tutorial · trained here (job 1)"
+    assert page.inner_text("tr[data-ref='broken@1'] .quality") == "failed to load"
+    page.locator("#models").screenshot(path=ARTIFACTS / "models.png")
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_quality_in_words_with_numbers_on_hover(page, service):
+    page.wait_for_selector("tr[data-ref='cdcgan@1'] .quality b")
+    cdcgan = page.locator("tr[data-ref='cdcgan@1'] .quality")
+    assert cdcgan.inner_text() == (
+        "likeness to real digits: excellent · 91% of digits clearly readable · draws the digit "
+        "asked for 97.3% of the time · copies training digits: no"
+    )
+    likeness = page.get_attribute("tr[data-ref='cdcgan@1'] .quality b >> nth=0", "title")
+    assert likeness.startswith("FID-MNIST 4.12 (lower is better; excellent below 20")
+    readable = page.get_attribute("tr[data-ref='cdcgan@1'] .quality b >> nth=1", "title")
+    assert "91.2% of the samples; mean confidence 0.961" in readable
+    assert page.inner_text("tr[data-ref='ada@1'] .quality b >> nth=0") == (
+        "likeness to real digits: fair"
+    )
+    assert page.inner_text("tr[data-ref='dcgan@1'] .quality .warn") == (
+        "⚠ copies training digits: yes"
+    )
+    assert page.inner_text("tr[data-ref='dcgan@2'] .quality") == "not evaluated"
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_unknown_model_or_version_is_said_not_swapped_silently(page, service):
+    page.goto(f"{service}/?model=nonexistent")
+    loaded(page, "grid")
+    assert page.inner_text("#gen-error") == "There is no model named nonexistent; showing dcgan."
+    assert page.input_value("#model") == "dcgan"
+    assert page.inner_text("#grid-caption").startswith("dcgan@2 · seed")
+    page.select_option("#model", "cdcgan")  # a choice of the user's ends the note
+    page.wait_for_function("() => document.getElementById('gen-error').children.length === 0")
+
+    page.goto(f"{service}/?model=dcgan@9")
+    page.wait_for_selector("#gen-error p")
+    assert page.inner_text("#gen-error") == "dcgan has no version 9; showing its active version."
+    assert page.input_value("#version") == ""
+
+    page.goto(f"{service}/?model=dcgan@1")
+    loaded(page, "grid")
+    assert page.input_value("#model") == "dcgan" and page.input_value("#version") == "1"
+    assert page.inner_text("#gen-error") == ""
+    assert page.inner_text("#grid-caption").startswith("dcgan@1 · seed")
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_interrupted_jobs_explained_with_resume(page, service):
+    row = "#jobs-body tr[data-job='2']"
+    page.wait_for_selector(f"{row} .badge.interrupted")
+    explained = (
+        "The service stopped while this job ran. It can continue from its last checkpoint: "
+        "press Resume."
+    )
+    assert page.inner_text(f"{row} .state-note") == explained
+    assert page.inner_text(f"{row} .row-error") == LOST
+    assert job_row_buttons(page, 2) == ["Watch", "Resume", "Delete"]
+    no_checkpoint = "#jobs-body tr[data-job='3']"
+    assert page.inner_text(f"{no_checkpoint} .state-note") == (
+        "The service stopped while this job ran. It saved no checkpoint, so start it again from "
+        "the form."
+    )
+    assert job_row_buttons(page, 3) == ["Watch", "Delete"]
+    assert page.inner_text("#jobs-body tr[data-job='1'] td:nth-child(4)") == "0/50 epochs"
+
+    page.click("button[aria-label='Watch job 2']")
+    page.wait_for_function(
+        "() => document.getElementById('live-state').textContent === 'interrupted'"
+    )
+    assert page.inner_text("#live-explain") == explained
+    assert page.is_visible("#live-resume") and page.is_hidden("#live-cancel")
+    page.screenshot(path=ARTIFACTS / "interrupted.png", full_page=True)
+
+    # Resume sends the token; without one, the server's words say why nothing happened.
+    page.click("#live-resume")
+    page.wait_for_selector("#train-error p")
+    said = words(httpx.post(f"{service}/jobs/2/resume"))
+    assert page.inner_text("#train-error") == f"Could not resume job 2: {said}{TOKEN_HINT}"
+    assert httpx.get(f"{service}/jobs/2").json()["state"] == "interrupted"
+
+
+def schema_recipe(openapi: dict) -> list[str] | None:
+    """The recipe field's choices in /openapi.json (None until the API has the field)."""
+    schemas = openapi["components"]["schemas"]
+    node = schemas["JobParams"]["properties"].get("recipe")
+    while node is not None and "enum" not in node:
+        if "$ref" in node:
+            node = schemas[node["$ref"].split("/")[-1]]
+        elif "oneOf" in node or "anyOf" in node:
+            subs = node.get("oneOf") or node.get("anyOf")
+            if all("const" in s for s in subs):
+                return [s["const"] for s in subs]
+            node = next((s for s in subs if s.get("type") != "null"), None)
+        else:
+            node = (node.get("allOf") or [None])[0]
+    return None if node is None else node["enum"]
+
+
+def sent_body(page) -> dict:
+    """The body the form POSTs to /jobs (with a wrong token: no job starts)."""
+    page.fill("#token", "wrong-token")
+    with page.expect_request(lambda r: r.url.endswith("/jobs") and r.method == "POST") as sent:
+        page.click("#job-form button[type=submit]")
+    page.wait_for_selector("#train-error p")
+    return sent.value.post_data_json
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_recipe_select_from_the_schema_and_only_filled_fields_sent(page, service):
+    choices = schema_recipe(httpx.get(f"{service}/openapi.json").json())
+    page.wait_for_selector("#jobs-body tr")
+    if choices is None:  # until the API has the field: no select, no recipe sent
+        assert page.is_hidden("#job-recipe-field")
+        assert sent_body(page) == {"name": "my-digits"}
+    else:
+        page.wait_for_selector("#job-recipe-field:visible")
+        assert [o[0] for o in options(page, "#job-recipe")] == choices
+        assert sent_body(page) == {"name": "my-digits", "recipe": page.input_value("#job-recipe")}
+
+
+# The shapes a recipe field can take in the schema (pydantic's Literal, an Enum class, one const
+# per choice with its own description): the page reads its choices and explanations from each.
+DESCRIBED = (
+    "Starting values for every field left out: quality (the best digits, about an hour), "
+    "quick (a few minutes, to try things), tutorial (the TensorFlow tutorial's settings)."
+)
+RECIPE_SHAPES = [
+    ({"type": "string", "enum": ["quality", "quick", "tutorial"], "default": "quality"}, {}),
+    (
+        {"$ref": "#/components/schemas/Recipe", "default": "quality"},
+        {"Recipe": {"enum": ["quality", "quick", "tutorial"], "type": "string"}},
+    ),
+    (
+        {
+            "default": "quality",
+            "oneOf": [
+                {"const": "quality", "description": "the best digits, about an hour"},
+                {"const": "quick", "description": "a few minutes, to try things"},
+                {"const": "tutorial", "description": "the TensorFlow tutorial's settings"},
+            ],
+        },
+        {},
+    ),
+]
+
+
+@pytest.mark.slow
+@needs_chromium
+@pytest.mark.parametrize("field, extra", RECIPE_SHAPES, ids=["literal", "enum", "consts"])
+def test_recipe_choices_and_explanations_from_any_schema_shape(page, service, field, extra):
+    """The schema is the real one with the recipe field added as the API will declare it, so the
+    page is ready for it whichever way it lands."""
+
+    def with_recipe(route):
+        openapi = route.fetch().json()
+        schemas = openapi["components"]["schemas"]
+        schemas.update(extra)
+        schemas["JobParams"]["properties"]["recipe"] = {**field, "description": DESCRIBED}
+        route.fulfill(json=openapi)
+
+    page.route("**/openapi.json", with_recipe)
+    page.reload()
+    page.wait_for_selector("#job-recipe-field:visible")
+    assert [o[0] for o in options(page, "#job-recipe")] == ["quality", "quick", "tutorial"]
+    assert page.input_value("#job-recipe") == "quality"
+    assert page.inner_text("#job-recipe-hint") == "the best digits, about an hour"
+    page.select_option("#job-recipe", "quick")
+    assert page.inner_text("#job-recipe-hint") == "a few minutes, to try things"
+    assert page.get_attribute("#job-epochs", "placeholder") == "recipe's"
+    page.fill("#job-epochs", "3")
+    page.check("#job-conditional")
+    body = sent_body(page)
+    assert body == {"name": "my-digits", "recipe": "quick", "epochs": 3, "conditional": True}
+    page.locator("#job-form").screenshot(path=ARTIFACTS / "recipe.png")
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_curves_and_comparing_two_versions(page, service):
+    ada = "article[data-model=ada] svg.curves"
+    page.wait_for_selector(ada)
+    assert page.get_attribute(ada, "data-points") == "3"
+    assert page.locator(f"{ada} polyline").count() == 1
+    assert page.get_attribute("article[data-model=cdcgan] svg.curves", "data-points") == "4"
+    assert page.locator("article[data-model=dcgan] svg").count() == 0  # nothing to draw
+
+    # A: the default model, B: the next one; then the Models section's Compare buttons.
+    loaded(page, "compare-a-grid")
+    assert page.input_value("#compare-a") == "dcgan@2"
+    page.click("button[aria-label='Compare ada@1']")
+    page.wait_for_function("() => document.getElementById('compare-b').value === 'ada@1'")
+    page.select_option("#compare-a", "cdcgan@1")
+    a = loaded(page, "compare-a-grid")
+    b = loaded(page, "compare-b-grid")
+    page.wait_for_function(
+        "() => document.getElementById('compare-a-caption').textContent === 'cdcgan@1 · seed 42'"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('compare-b-caption').textContent === 'ada@1 · seed 42'"
+    )
+    assert page.eval_on_selector("#compare-a-grid", PIXELS) != page.eval_on_selector(
+        "#compare-b-grid", PIXELS
+    )
+    assert "likeness to real digits: excellent" in page.inner_text("#compare-a-quality")
+    assert "likeness to real digits: fair" in page.inner_text("#compare-b-quality")
+    assert "recipe tutorial · trained here (job 1)" in page.inner_text("#compare-b-facts")
+    assert page.get_attribute("#compare-chart", "data-series") == "2"
+    assert page.locator("#compare-chart polyline").count() == 2
+    assert page.get_attribute("#compare-chart", "data-points") == "7"
+    assert page.text_content("#compare-chart circle.s1 >> nth=2") == (
+        "ada@1, epoch 3: FID-MNIST 125.00 after 180k images"
+    )
+    page.locator("#compare").screenshot(path=ARTIFACTS / "compare.png")
+
+    page.fill("#compare-seed", "5")  # both sides follow the seed
+    loaded(page, "compare-a-grid", other_than=a)
+    loaded(page, "compare-b-grid", other_than=b)
+    page.wait_for_function(
+        "() => document.getElementById('compare-b-caption').textContent === 'ada@1 · seed 5'"
+    )
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_activate_and_delete_versions(page, service):
+    activate = "button[aria-label='Activate dcgan@1']"
+    page.wait_for_selector(activate)
+    page.click(activate)  # no token yet: the server's words, and nothing changes
+    page.wait_for_selector("#models-error p")
+    said = words(httpx.post(f"{service}/models/dcgan/1/activate"))
+    assert page.inner_text("#models-error") == f"Could not activate dcgan@1: {said}{TOKEN_HINT}"
+    assert models_on_server(service)["dcgan"]["active_version"] == 2
+
+    page.fill("#token", TOKEN)
+    page.click(activate)
+    page.wait_for_selector("tr[data-ref='dcgan@1'] .badge.active")
+    assert models_on_server(service)["dcgan"]["active_version"] == 1
+    assert page.inner_text("#models-error") == ""
+    assert page.inner_text("#version option[value='']").startswith("active (v1)")
+    page.click("button[aria-label='Activate dcgan@2']")  # and back, for the tests after this
+    page.wait_for_selector("tr[data-ref='dcgan@2'] .badge.active")
+    assert models_on_server(service)["dcgan"]["active_version"] == 2
+
+    questions: list[str] = []
+
+    def answer(dialog):
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
+    page.click("button[aria-label='Delete broken@1']")
+    page.wait_for_selector("article[data-model=broken]", state="detached")
+    assert questions == [
+        "Delete broken@1? Its folder is removed from the service; this cannot be undone."
+    ]
+    assert "broken" not in models_on_server(service)
+    assert page.locator("#model option[value=broken]").count() == 0
 
 
 @pytest.mark.slow
@@ -260,16 +619,22 @@ def test_train_from_the_form_live_and_cancel_resume_delete(page, service):
     page.fill("#job-r1_gamma", "0.1")
     page.fill("#job-checkpoint_every", "2")
 
-    # A wrong token and a bad name are refused by the API and said in words.
-    start_job("web", "wrong-token")
+    # A wrong token and a bad name are refused by the API, in its words.
+    with page.expect_request(lambda r: r.url.endswith("/jobs")) as sent:
+        start_job("web", "wrong-token")
     page.wait_for_selector("#train-error p")
-    assert "401" in page.inner_text("#train-error")
-    assert "missing or wrong bearer token" in page.inner_text("#train-error")
+    body = sent.value.post_data_json
+    said = words(httpx.post(f"{service}/jobs", json=body))
+    assert page.inner_text("#train-error") == f"Could not start the job: {said}{TOKEN_HINT}"
     start_job("Bad Name", TOKEN)
-    page.wait_for_function(
-        "() => document.getElementById('train-error').textContent.includes('name: String')"
+    bad = {**body, "name": "Bad Name"}
+    said = words(
+        httpx.post(f"{service}/jobs", json=bad, headers={"Authorization": f"Bearer {TOKEN}"})
     )
-    assert "Could not start the job: 422" in page.inner_text("#train-error")
+    page.wait_for_function(
+        "text => document.getElementById('train-error').textContent === text",
+        arg=f"Could not start the job: {said}",
+    )
     assert page.evaluate("sessionStorage.getItem('dcgan-digits-token')") == TOKEN
 
     # Two jobs: the first trains, the second waits in the queue and is cancelled there.
@@ -337,8 +702,9 @@ def test_train_from_the_form_live_and_cancel_resume_delete(page, service):
     page.wait_for_function(
         "() => document.getElementById('live-progress').value === 1", timeout=150_000
     )
+    # then the export loads and self-tests: tens of seconds on a busy machine
     page.wait_for_function(
-        "() => document.getElementById('live-state').textContent === 'succeeded'"
+        "() => document.getElementById('live-state').textContent === 'succeeded'", timeout=150_000
     )
     assert page.inner_text("#live-progress-label").startswith("epoch 2/2")
     assert int(page.get_attribute("#loss-chart", "data-points")) >= 2
@@ -357,7 +723,9 @@ def test_train_from_the_form_live_and_cancel_resume_delete(page, service):
 
     # Generate from the job's model: the picker is set to name@version and the grid follows.
     page.click("#live-generate")
-    page.wait_for_function("() => document.getElementById('model').value === 'web@1'")
+    page.wait_for_function("() => document.getElementById('model').value === 'web'")
+    assert page.input_value("#version") == "1"
+    assert ["web", False, "Trained here"] in options(page, "#model")
     page.wait_for_function(
         "() => document.getElementById('grid-caption').textContent.startsWith('web@1')"
     )

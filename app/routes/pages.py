@@ -29,7 +29,7 @@ class _Static(StaticFiles):
 
 @router.get("/")
 async def index() -> FileResponse:
-    """The page: generate digits, walk the latent space, start and follow training jobs."""
+    """The page: generate and walk digits, see and compare models, start and follow jobs."""
     return FileResponse(STATIC / "index.html", media_type="text/html", headers=REVALIDATE)
 
 

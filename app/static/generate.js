@@ -1,82 +1,27 @@
 // The Generate section: the model picker, the grid, the latent walk, copying the URL.
 
-import { $, api, el, fmt, pct, setError, url } from "./common.js";
-import { describeGeneration, renderMetrics } from "./quality.js";
+import { loadCatalog, onCatalog } from "./catalog.js";
+import { $, setError, showImage, url } from "./common.js";
+import { describeChoice, fillPicker, modelPicked, pick, selectedRef, selectedVersion } from "./picker.js";
 
 // ---- models ----
 
-const models = { byRef: new Map(), defaultName: null };
-
+// Reload the catalog (every list of models follows it); the picker keeps its choice.
 export async function loadModels() {
   try {
-    const data = await (await api("/models")).json();
-    models.defaultName = data.default;
-    models.byRef.clear();
-    const select = $("model");
-    const keep = select.value;
-    select.replaceChildren();
-    for (const m of data.models) {
-      const group = el("optgroup", { label: m.name + (m.default ? " (default)" : "") });
-      const active = m.versions.find((v) => v.version === m.active_version);
-      if (m.status === "ready" && active) {
-        models.byRef.set(m.name, { ...active, name: m.name, conditional: m.conditional });
-        group.append(el("option", { value: m.name }, `${m.name}: active v${m.active_version}${short(active)}`));
-      }
-      for (const v of m.versions) {
-        const ref = `${m.name}@${v.version}`;
-        if (v.status === "failed") {
-          group.append(el("option", { value: ref, disabled: true }, `${ref}: failed to load`));
-        } else {
-          // ready, or "unloaded": on disk, loaded by its first request
-          models.byRef.set(ref, { ...v, name: m.name });
-          group.append(el("option", { value: ref }, `${ref}${short(v)}`));
-        }
-      }
-      select.append(group);
-    }
-    const wanted = new URLSearchParams(location.search).get("model");
-    select.value = [keep, wanted, data.default].find((ref) => ref && models.byRef.has(ref)) || "";
+    await loadCatalog();
     setError("gen-error", "models", null);
   } catch (err) {
     setError("gen-error", "models", `Could not list the models: ${err.message}`);
   }
-  modelChanged();
 }
 
-function short(version) {
-  const m = (version.model_json || {}).metrics || {};
-  const bits = [];
-  if (typeof m.fid_mnist === "number") bits.push(`FID ${fmt(m.fid_mnist, 2)}`);
-  if (typeof m.confidence === "number") bits.push(`conf ${fmt(m.confidence, 2)}`);
-  if (typeof m.digit_accuracy === "number") bits.push(`digit ${pct(m.digit_accuracy)}`);
-  if (m.memorisation && m.memorisation.flagged) bits.push("⚠ memorisation flagged");
-  if (version.conditional) bits.unshift("conditional");
-  if (version.status === "unloaded") bits.push("loads when used");
-  return bits.length ? ` (${bits.join(", ")})` : "";
-}
-
-function selectedModel() {
-  return models.byRef.get($("model").value) || null;
-}
-
-function modelChanged() {
-  const model = selectedModel();
-  const digit = $("digit");
-  digit.disabled = !(model && model.conditional);
-  if (digit.disabled) digit.value = "";
-  const info = $("model-quality");
-  if (!model) {
-    info.textContent = "";
-    return;
-  }
-  const json = model.model_json || {};
-  const about = [`${model.name}@${model.version}`];
-  if (json.epochs_trained != null) about.push(`${json.epochs_trained} epochs`);
-  if (model.conditional) about.push("conditional");
-  renderMetrics(info, json.metrics, `${about.join(", ")}: `, "no quality numbers (not evaluated)");
-  const how = describeGeneration(model);
-  if (how) info.append(el("span", { class: "line" }, how));
-}
+let pickerFilled = false;
+onCatalog(() => {
+  fillPicker(!pickerFilled);
+  pickerFilled = true;
+  describeChoice();
+});
 
 // ---- the grid ----
 
@@ -88,7 +33,7 @@ function gridParams() {
   const seed = $("seed").value.trim();
   if (n) p.set("n", n);
   if (seed) p.set("seed", seed);
-  if ($("model").value) p.set("model", $("model").value);
+  if (selectedRef()) p.set("model", selectedRef());
   if (!$("digit").disabled && $("digit").value !== "") p.set("digit", $("digit").value);
   p.set("scale", $("scale").value);
   return p;
@@ -97,22 +42,6 @@ function gridParams() {
 function soon(state, fn, delay = 250) {
   clearTimeout(state.timer);
   state.timer = setTimeout(fn, delay);
-}
-
-async function showImage(state, img, path) {
-  if (state.controller) state.controller.abort();
-  const controller = (state.controller = new AbortController());
-  img.classList.add("stale");
-  const response = await api(path, { signal: controller.signal });
-  const blob = await response.blob();
-  if (controller.signal.aborted) return null;
-  const previous = state.objectUrl;
-  state.objectUrl = URL.createObjectURL(blob);
-  img.src = state.objectUrl;
-  img.hidden = false;
-  img.classList.remove("stale");
-  if (previous) URL.revokeObjectURL(previous);
-  return response.headers;
 }
 
 async function updateGrid() {
@@ -133,7 +62,7 @@ async function updateGrid() {
     $("grid").alt = `${n} generated digits from ${model}, seed ${seed}`;
     $("grid-caption").textContent = `${model} · seed ${seed} · ${n} digits`;
     setError("gen-error", "grid", null);
-    const chosen = selectedModel();
+    const chosen = selectedVersion();
     if (chosen && chosen.status === "unloaded") loadModels(); // it has loaded: say how it generates
   } catch (err) {
     if (err.name === "AbortError") return;
@@ -151,7 +80,7 @@ async function updateWalk() {
   p.set("seed_a", $("seed-a").value.trim());
   p.set("seed_b", $("seed-b").value.trim());
   p.set("steps", $("steps").value.trim());
-  if ($("model").value) p.set("model", $("model").value);
+  if (selectedRef()) p.set("model", selectedRef());
   if (!$("digit").disabled && $("digit").value !== "") p.set("digit", $("digit").value);
   p.set("format", "gif");
   p.set("scale", "4");
@@ -196,14 +125,14 @@ async function copyFrom(input) {
 
 // Sets the model picker to name@version (refreshing /models if it is new) and shows it.
 export async function generateFrom(ref) {
-  if (!models.byRef.has(ref)) await loadModels();
-  if (!models.byRef.has(ref)) {
+  if (!pick(ref)) await loadModels();
+  if (!pick(ref)) {
     setError("gen-error", "models", `Model ${ref} is not being served (it may have failed to load).`);
     return;
   }
-  $("model").value = ref;
+  setError("gen-error", "models", null);
   history.replaceState(null, "", `?model=${encodeURIComponent(ref)}#generate`);
-  modelChanged();
+  describeChoice();
   updateGrid();
   updateWalk();
   $("generate").scrollIntoView();
@@ -216,7 +145,14 @@ export function initGenerate() {
     updateGrid();
   });
   $("model").addEventListener("change", () => {
-    modelChanged();
+    modelPicked();
+    describeChoice();
+    updateGrid();
+    updateWalk();
+  });
+  $("version").addEventListener("change", () => {
+    setError("gen-error", "wanted", null);
+    describeChoice();
     updateGrid();
     updateWalk();
   });

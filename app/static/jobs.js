@@ -1,24 +1,27 @@
 // The Train section: the job form, job actions and the list of jobs.
 
-import { $, api, ApiError, authHeaders, el, exported, setError } from "./common.js";
+import { $, api, ApiError, authHeaders, el, explainState, exported, setError } from "./common.js";
 import { live, unwatch, watch } from "./live.js";
+import { initRecipe, recipe } from "./recipe.js";
 
 const NUMBER_FIELDS = [
   "epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing", "ema_decay",
   "lr_decay_epochs", "top_k", "r1_gamma", "seed", "limit", "eval_every", "checkpoint_every",
 ];
 
+// Only what the user filled in: a blank field is the recipe's (or the service's) value.
 function jobBody() {
   const body = { name: $("job-name").value.trim() };
+  if (recipe.choices) body.recipe = $("job-recipe").value;
   for (const field of NUMBER_FIELDS) {
     const input = $(`job-${field}`);
-    if (input.validity.badInput) throw new ApiError(`${field}: not a number`);
+    if (input.validity.badInput) throw new ApiError(`${field} is not a number`);
     const raw = input.value.trim();
-    if (raw !== "") body[field] = Number(raw); // blank: the service's default
+    if (raw !== "") body[field] = Number(raw);
   }
-  body.mixed_precision = $("job-mixed_precision").value;
-  body.conditional = $("job-conditional").checked;
-  body.activate = $("job-activate").checked;
+  if ($("job-mixed_precision").value) body.mixed_precision = $("job-mixed_precision").value;
+  if ($("job-conditional").checked) body.conditional = true;
+  if ($("job-activate").checked) body.activate = true;
   return body;
 }
 
@@ -89,6 +92,7 @@ function renderJobs(page) {
     const p = job.params;
     const progress = job.progress || {};
     const state = el("td", {}, el("span", { class: `badge ${job.state}` }, job.state));
+    if (job.finished && !exported(job)) state.append(el("div", { class: "state-note" }, explainState(job)));
     if (job.error) state.append(el("div", { class: "row-error", title: job.error }, clip(job.error, 160)));
     const actions = el("td", { class: "actions-cell" });
     actions.append(button("Watch", `Watch job ${job.id}`, () => watch(job.id)));
@@ -105,7 +109,7 @@ function renderJobs(page) {
         el("td", {}, `#${job.id}`),
         el("td", {}, job.model_version || p.name, p.conditional ? " (conditional)" : ""),
         state,
-        el("td", {}, `${progress.epoch || 0}/${p.epochs} epochs`),
+        el("td", {}, progressText(progress, p)),
         el("td", { class: "created", title: created.toISOString() }, created.toLocaleString()),
         actions,
       ),
@@ -116,6 +120,13 @@ function renderJobs(page) {
   $("jobs-range").textContent = `${first}–${last} of ${page.total}`;
   $("jobs-newer").disabled = page.offset === 0;
   $("jobs-older").disabled = last >= page.total;
+}
+
+// "3/50 epochs · evaluating": the stage when the trainer names one.
+function progressText(progress, p) {
+  const epochs = progress.epochs || p.epochs;
+  const text = `${progress.epoch || 0}/${epochs == null ? "?" : epochs} epochs`;
+  return progress.stage ? `${text} · ${progress.stage}` : text;
 }
 
 function clip(text, n) {
@@ -146,6 +157,7 @@ export function markWatched() {
 
 export function initJobs() {
   $("job-form").addEventListener("submit", submitJob);
+  initRecipe();
   $("live-cancel").addEventListener("click", () => jobAction(live.id, "cancel"));
   $("live-resume").addEventListener("click", () => jobAction(live.id, "resume"));
   $("live-delete").addEventListener("click", () => jobAction(live.id, "delete"));

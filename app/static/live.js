@@ -1,7 +1,7 @@
 // The live view of one job: its event stream, progress, samples and loss chart.
 
 import { drawLossChart } from "./chart.js";
-import { $, api, duration, exported, fmt, setError, url } from "./common.js";
+import { $, api, duration, explainState, exported, fmt, setError, url } from "./common.js";
 import { loadModels } from "./generate.js";
 import { loadJobs, markWatched } from "./jobs.js";
 import { renderMetrics } from "./quality.js";
@@ -18,6 +18,7 @@ export function watch(id) {
   $("live-progress").value = 0;
   $("live-progress-label").textContent = "waiting for the trainer…";
   $("live-note").textContent = "";
+  $("live-explain").textContent = "";
   $("live-sample").hidden = true;
   $("live-sample-caption").textContent = "The latest sample grid appears after each epoch.";
   $("live-gif-figure").hidden = true;
@@ -30,9 +31,12 @@ export function watch(id) {
     .then((job) => {
       if (live.id !== id) return;
       live.job = job;
-      live.epochs = live.epochs || job.params.epochs;
       const p = job.params;
-      const what = `${p.name}${p.conditional ? " (conditional)" : ""}, ${p.epochs} epochs`;
+      live.epochs = live.epochs || (job.progress || {}).epochs || p.epochs;
+      const bits = [p.conditional ? `${p.name} (conditional)` : p.name];
+      if (p.recipe) bits.push(`recipe ${p.recipe}`);
+      if (live.epochs) bits.push(`${live.epochs} epochs`);
+      const what = bits.join(", ");
       $("live-title").textContent = `Job ${id}: ${what}`;
       drawChart();
     })
@@ -123,6 +127,7 @@ function onState(d) {
   const badge = $("live-state");
   badge.textContent = d.state; // its name, for people; what it allows comes from the flags
   badge.className = `badge ${d.state}`;
+  $("live-explain").textContent = explainState(d);
   $("live-cancel").hidden = !d.cancellable;
   $("live-resume").hidden = !d.resumable;
   $("live-delete").hidden = !d.deletable;
@@ -165,6 +170,7 @@ function showProgress(x, text, d) {
   const total = live.epochs || 1;
   $("live-progress").value = Math.min(1, x / total);
   const bits = [text];
+  if (typeof d.stage === "string" && d.stage) bits.push(d.stage);
   if (d.eta_seconds != null) bits.push(`ETA ${duration(d.eta_seconds)}`);
   if (d.images_per_sec != null) bits.push(`${Math.round(d.images_per_sec)} images/s`);
   $("live-progress-label").textContent = bits.join(" · ");

@@ -1,8 +1,10 @@
 // dcgan-digits page: plain JavaScript modules, no build step, no external requests.
 
 import { $ } from "./common.js";
+import { initCompare } from "./compare.js";
 import { initGenerate } from "./generate.js";
 import { initJobs } from "./jobs.js";
+import { initModels } from "./models.js";
 
 const TOKEN_KEY = "dcgan-digits-token";
 
@@ -13,5 +15,8 @@ token.addEventListener("input", () => {
   if (token.value) sessionStorage.setItem(TOKEN_KEY, token.value);
   else sessionStorage.removeItem(TOKEN_KEY);
 });
+// The Models and Compare sections follow the catalog the Generate section loads first.
+initModels();
+initCompare();
 initGenerate();
 initJobs();
