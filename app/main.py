@@ -24,7 +24,7 @@ from app.jobstore import JobStore
 from app.metrics import Metrics, MetricsMiddleware
 from app.registry import ModelRegistry
 from app.rendering import Renderer
-from app.routes import generate, health, interpolate, jobs, models, pages
+from app.routes import generate, health, interpolate, jobs, models, noise, pages
 from app.runner import JobRunner
 
 log = logging.getLogger("app")
@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(Guard, settings=app.state.settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (generate, interpolate, models, jobs, health, pages):
+    for module in (generate, interpolate, noise, models, jobs, health, pages):
         app.include_router(module.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app

@@ -1,5 +1,6 @@
 """A Python client and the `dcgan-digits` command for the dcgan-digits HTTP API."""
 
-from client.api import ApiError, Client, Image, JobEvent
+from client.api import Client, Image, JobEvent
+from client.errors import ApiError
 
 __all__ = ["ApiError", "Client", "Image", "JobEvent"]

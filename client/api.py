@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from client import sse
+from client.errors import ApiError, error_message, transport_reason
 
 log = logging.getLogger("client")
 DEFAULT_URL = "http://127.0.0.1:8000"
-
-
-class ApiError(Exception):
-    """A failed request, as one line: `status` is the HTTP status, None when unreachable."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -34,6 +27,14 @@ class Image:
     media_type: str
     seed: int | None
     model: str | None
+
+
+@dataclass(frozen=True)
+class Download:
+    """A download under way: the file name the server gives it, and its bytes as they come."""
+
+    filename: str
+    chunks: Iterator[bytes]
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,7 @@ class Client:
         scale: int | None = None,
     ) -> Image:
         """A PNG grid of generated digits (GET /generate); None leaves the server's default."""
-        if digits is not None and not isinstance(digits, str):
-            digits = ",".join(map(str, digits))
-        params = dict(n=n, seed=seed, model=model, digit=digit, digits=digits, cols=cols)
+        params = dict(n=n, seed=seed, model=model, digit=digit, digits=_listed(digits), cols=cols)
         return self._image("/generate", **params, scale=scale)
 
     def interpolate(
@@ -106,6 +105,41 @@ class Client:
         """One model with its versions (GET /models/{name})."""
         return self._request("GET", f"/models/{name}").json()
 
+    def noise(
+        self,
+        n: int | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        digit: int | None = None,
+        digits: str | Sequence[int] | None = None,
+    ) -> dict:
+        """The generator inputs behind /generate's images for these parameters (GET /noise):
+        {model, seed, inputs: {noise, labels (conditional models)}}."""
+        params = _given(n=n, seed=seed, model=model, digit=digit, digits=_listed(digits))
+        return self._request("GET", "/noise", params=params).json()
+
+    def activate_model(self, name: str, version: int) -> dict:
+        """Serve this version for its name from now on (POST /models/{name}/{version}/activate)."""
+        return self._request("POST", f"/models/{name}/{version}/activate").json()
+
+    def delete_model(self, name: str, version: int) -> None:
+        """Unload a version and delete its folder (DELETE /models/{name}/{version})."""
+        self._request("DELETE", f"/models/{name}/{version}")
+
+    @contextmanager
+    def download_model(self, name: str, version: int) -> Iterator[Download]:
+        """The version's folder as a .tar.gz, streamed (GET /models/{name}/{version}/download)."""
+        path = f"/models/{name}/{version}/download"
+        with self._errors(), self._http.stream("GET", path) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError(error_message(response), response.status_code)
+            disposition = response.headers.get("content-disposition", "")
+            found = re.search(r'filename="?([^";/\\]+)"?', disposition)
+            yield Download(
+                found.group(1) if found else f"{name}-{version}.tar.gz", self._chunks(response)
+            )
+
     def create_job(self, name: str, **fields: Any) -> dict:
         """Queue a training job (POST /jobs); fields left None take the server's default."""
         body = {"name": name, **{k: v for k, v in fields.items() if v is not None}}
@@ -126,6 +160,10 @@ class Client:
     def resume_job(self, job_id: int) -> dict:
         """Queue a cancelled, failed or interrupted job again (POST /jobs/{id}/resume)."""
         return self._request("POST", f"/jobs/{job_id}/resume").json()
+
+    def delete_job(self, job_id: int) -> None:
+        """Delete a finished job, its events and files, not its model (DELETE /jobs/{id})."""
+        self._request("DELETE", f"/jobs/{job_id}")
 
     def progress_gif(self, job_id: int) -> bytes:
         """The job's per-epoch sample grids as an animated GIF (GET /jobs/{id}/progress.gif)."""
@@ -150,7 +188,7 @@ class Client:
         except httpx.HTTPStatusError as exc:
             raise ApiError(error_message(exc.response), exc.response.status_code) from None
         except httpx.TransportError as exc:
-            raise ApiError(f"cannot reach {self.url}: {_reason(exc)}") from None
+            raise ApiError(f"cannot reach {self.url}: {transport_reason(exc)}") from None
 
     def _image(self, path: str, **params: Any) -> Image:
         response = self._request("GET", path, params=_given(**params))
@@ -163,43 +201,29 @@ class Client:
         )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
+        with self._errors():
             response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ApiError(f"cannot reach {self.url}: {_reason(exc)}") from None
         log.debug("%s %s -> %d", method, response.url, response.status_code)
         if response.status_code >= 400:
             raise ApiError(error_message(response), response.status_code)
         return response
 
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A transport error as an ApiError."""
+        try:
+            yield
+        except httpx.TransportError as exc:
+            raise ApiError(f"cannot reach {self.url}: {transport_reason(exc)}") from None
 
-def error_message(response: httpx.Response) -> str:
-    """One line for an error answer: its JSON `detail`, a 422 list as `loc: msg; ...`."""
-    try:
-        detail = response.json()["detail"]
-    except (ValueError, KeyError, TypeError):
-        detail = None
-    if isinstance(detail, list):
-        detail = "; ".join(_problem(item) for item in detail)
-    elif detail is not None and not isinstance(detail, str):
-        detail = json.dumps(detail)
-    text = f"{detail or response.reason_phrase or 'error'} (HTTP {response.status_code})"
-    return " ".join(text.split())
+    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        with self._errors():
+            yield from response.iter_bytes()
 
 
-def _problem(item: Any) -> str:
-    if not isinstance(item, dict):
-        return str(item)
-    loc = ".".join(str(part) for part in item.get("loc", ()))
-    return f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", item))
-
-
-def _reason(exc: httpx.TransportError) -> str:
-    """'connection refused', 'timed out', ...: a transport error in a few lowercase words."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)) or type(exc).__name__
-    return " ".join((text[:1].lower() + text[1:]).split())
+def _listed(digits: str | Sequence[int] | None) -> str | None:
+    """3,1,4 for [3, 1, 4]."""
+    return digits if digits is None or isinstance(digits, str) else ",".join(map(str, digits))
 
 
 def _given(**params: Any) -> dict:

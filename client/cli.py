@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
-from client.api import ApiError, Client, Image
-from client.display import FollowView, jobs_table, models_table
+from client import commands as do
+from client.api import Client
+from client.errors import ApiError
+from client.schema import add_schema_flags, load_schema
 
 PROG = "dcgan-digits"
 
@@ -67,153 +68,86 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    gen = command(commands, "generate", cmd_generate, "a PNG grid of digits (GET /generate)")
-    _ints(gen, "--n", "--seed", "--digit")
-    gen.add_argument("--model", help="NAME or NAME@VERSION")
-    gen.add_argument("--digits", help="one digit per image, e.g. 3,1,4 (conditional models)")
-    _ints(gen, "--cols", "--scale")
-    _output(gen)
-    walk = command(commands, "interpolate", cmd_interpolate, "a latent walk (GET /interpolate)")
-    walk.add_argument("--seed-a", type=int, required=True)
-    walk.add_argument("--seed-b", type=int, required=True)
-    _ints(walk, "--steps")
-    walk.add_argument("--model", help="NAME or NAME@VERSION")
-    _ints(walk, "--digit")
-    walk.add_argument("--format", choices=("png", "gif"))
-    _ints(walk, "--scale")
-    _output(walk)
-    models = command(commands, "models", cmd_models, "the served models (GET /models)")
-    models.add_argument("--json", action="store_true", help="the raw JSON answer")
+    gen = command(commands, "generate", do.cmd_generate, "a PNG grid of digits (GET /generate)")
+    _grid_inputs(gen)
+    gen.add_argument("--cols", type=int, help="grid columns (default: ceil(sqrt(n)))")
+    _scale(gen)
+    _output(gen, "the image")
+    noise = command(
+        commands, "noise", do.cmd_noise, "the noise behind a grid, as JSON (GET /noise)"
+    )
+    _grid_inputs(noise)
+    walk = command(commands, "interpolate", do.cmd_interpolate, "a latent walk (GET /interpolate)")
+    walk.add_argument("--seed-a", type=int, required=True, help="seed of the first digit")
+    walk.add_argument("--seed-b", type=int, required=True, help="seed of the last digit")
+    walk.add_argument("--steps", type=int, help="images from A to B, ends included (8..64)")
+    _model(walk)
+    walk.add_argument("--digit", type=int, help="the digit drawn (conditional models)")
+    walk.add_argument(
+        "--format", choices=("png", "gif"), help="png: one strip; gif: an animation A to B and back"
+    )
+    _scale(walk)
+    _output(walk, "the image")
+    _models_commands(command, commands)
+    _jobs_commands(command, commands)
+    return parser
 
+
+def _models_commands(command, commands) -> None:
+    models = command(commands, "models", do.cmd_models, "the served models (GET /models)")
+    models.add_argument("--json", action="store_true", help="the raw JSON answer")
+    actions = models.add_subparsers(dest="action", metavar="ACTION")
+    for name, run, help in (
+        ("activate", do.cmd_activate, "serve this version for its name (POST .../activate)"),
+        ("delete", do.cmd_delete_model, "unload a version, delete its folder (DELETE /models/...)"),
+        ("download", do.cmd_download, "the version's folder as a .tar.gz (GET .../download)"),
+    ):
+        sub = command(actions, name, run, help)
+        sub.add_argument("ref", type=version_ref, metavar="NAME@VERSION", help="e.g. dcgan@3")
+    sub.add_argument(
+        "-o",
+        "--output",
+        dest="file",
+        metavar="FILE",
+        help="where to write it (default: NAME-VERSION.tar.gz, as the server names it; "
+        "'-': stdout)",
+    )
+
+
+def _jobs_commands(command, commands) -> None:
     jobs = command(commands, "jobs", None, "training jobs").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    create = command(jobs, "create", cmd_create, "queue a training job (POST /jobs)")
-    create.add_argument("--name", required=True, help="model name to export as")
-    _ints(create, "--epochs", "--batch-size")
-    for flag in ("--learning-rate", "--beta-1", "--label-smoothing"):
-        create.add_argument(flag, type=float)
-    create.add_argument("--conditional", action=argparse.BooleanOptionalAction)
-    create.add_argument("--mixed-precision", choices=("float32", "bfloat16"))
-    _ints(create, "--seed", "--limit", "--eval-every")
-    create.add_argument("--activate", action=argparse.BooleanOptionalAction)
+    create = command(jobs, "create", do.cmd_create, "queue a training job (POST /jobs)")
+    create.set_defaults(job_fields=add_schema_flags(create, load_schema()))
     _follow(create)
-    listing = command(jobs, "list", cmd_list, "jobs, newest first (GET /jobs)")
-    _ints(listing, "--limit", "--offset")
+    listing = command(jobs, "list", do.cmd_list, "jobs, newest first (GET /jobs)")
+    listing.add_argument("--limit", type=int, help="jobs on the page (default: the server's)")
+    listing.add_argument("--offset", type=int, help="newest jobs to skip (default 0)")
     listing.add_argument("--json", action="store_true", help="the raw JSON answer")
     for name, run, help in (
-        ("get", cmd_get, "one job as JSON (GET /jobs/ID)"),
-        ("cancel", cmd_cancel, "stop a job; it checkpoints first (POST /jobs/ID/cancel)"),
-        ("resume", cmd_resume, "continue from the checkpoint (POST /jobs/ID/resume)"),
-        ("follow", cmd_follow, "live events until the job ends (GET /jobs/ID/events)"),
-        ("samples", cmd_samples, "the progress GIF (GET /jobs/ID/progress.gif)"),
+        ("get", do.cmd_get, "one job as JSON (GET /jobs/ID)"),
+        ("cancel", do.cmd_cancel, "stop a job; it checkpoints first (POST /jobs/ID/cancel)"),
+        ("resume", do.cmd_resume, "continue from the checkpoint (POST /jobs/ID/resume)"),
+        ("delete", do.cmd_delete_job, "delete a finished job, not its model (DELETE /jobs/ID)"),
+        ("follow", do.cmd_follow, "live events until the job ends (GET /jobs/ID/events)"),
+        ("samples", do.cmd_samples, "the progress GIF (GET /jobs/ID/progress.gif)"),
     ):
         sub = command(jobs, name, run, help)
-        sub.add_argument("id", type=int, metavar="ID")
+        sub.add_argument("id", type=int, metavar="ID", help="the job's id")
         if name == "resume":
             _follow(sub)
         if name == "samples":
             sub.add_argument("--epoch", type=int, help="that epoch's PNG grid instead")
-            _output(sub)
-    return parser
+            _output(sub, "the image")
 
 
-def cmd_generate(client: Client, args: argparse.Namespace) -> int:
-    """Write a /generate grid."""
-    params = ("n", "seed", "model", "digit", "digits", "cols", "scale")
-    return _write(args.output, client.generate(**{k: getattr(args, k) for k in params}))
-
-
-def cmd_interpolate(client: Client, args: argparse.Namespace) -> int:
-    """Write an /interpolate strip or GIF."""
-    params = ("seed_a", "seed_b", "steps", "model", "digit", "format", "scale")
-    return _write(args.output, client.interpolate(**{k: getattr(args, k) for k in params}))
-
-
-def cmd_models(client: Client, args: argparse.Namespace) -> int:
-    """Print the models table (or JSON)."""
-    listing = client.models()
-    print(json.dumps(listing, indent=2) if args.json else models_table(listing))
-    return 0
-
-
-def cmd_create(client: Client, args: argparse.Namespace) -> int:
-    """Queue a job; print it, or follow it."""
-    fields = ("epochs", "batch_size", "learning_rate", "beta_1", "label_smoothing")
-    fields += ("conditional", "mixed_precision", "seed", "limit", "eval_every", "activate")
-    job = client.create_job(args.name, **{k: getattr(args, k) for k in fields})
-    return follow(client, job["id"]) if args.follow else _print_json(job)
-
-
-def cmd_list(client: Client, args: argparse.Namespace) -> int:
-    """Print a page of jobs."""
-    page = client.list_jobs(args.limit, args.offset)
-    print(json.dumps(page, indent=2) if args.json else jobs_table(page))
-    return 0
-
-
-def cmd_get(client: Client, args: argparse.Namespace) -> int:
-    """Print one job."""
-    return _print_json(client.get_job(args.id))
-
-
-def cmd_cancel(client: Client, args: argparse.Namespace) -> int:
-    """Cancel a job and print it."""
-    return _print_json(client.cancel_job(args.id))
-
-
-def cmd_resume(client: Client, args: argparse.Namespace) -> int:
-    """Resume a job; print it, or follow only the resumed run's events."""
-    after = 0
-    if args.follow and client.get_job(args.id)["finished"]:
-        history = list(client.events(args.id))  # a finished job's stream replays and ends
-        after = history[-1].id if history else 0
-    job = client.resume_job(args.id)
-    return follow(client, args.id, after) if args.follow else _print_json(job)
-
-
-def cmd_follow(client: Client, args: argparse.Namespace) -> int:
-    """Follow a job until it ends."""
-    return follow(client, args.id)
-
-
-def cmd_samples(client: Client, args: argparse.Namespace) -> int:
-    """Write the job's progress GIF, or one epoch's PNG."""
-    if args.epoch is not None:
-        return _write(
-            args.output, Image(client.sample(args.id, args.epoch), "image/png", None, None)
-        )
-    return _write(args.output, Image(client.progress_gif(args.id), "image/gif", None, None))
-
-
-def follow(client: Client, job_id: int, after: int = 0) -> int:
-    """Print a job's events after id `after` until it ends: 0 if it succeeded, else 1."""
-    view = FollowView(job_id, sys.stdout, sys.stderr if sys.stderr.isatty() else None)
-    try:
-        for event in client.events(job_id, after):
-            view.show(event)
-    finally:
-        view.close()
-    return 0 if client.get_job(job_id)["state"] == "succeeded" else 1
-
-
-def _write(output: str | None, image: Image) -> int:
-    if output in (None, "-"):
-        sys.stdout.buffer.write(image.content)
-        sys.stdout.buffer.flush()
-        return 0
-    with open(output, "wb") as file:
-        file.write(image.content)
-    about = [f"{len(image.content)} bytes"]
-    about += [f"model {image.model}"] * bool(image.model)
-    about += [f"seed {image.seed}"] * (image.seed is not None)
-    print(f"{output}: {', '.join(about)}", file=sys.stderr)
-    return 0
-
-
-def _print_json(value: object) -> int:
-    print(json.dumps(value, indent=2))
-    return 0
+def version_ref(text: str) -> tuple[str, int]:
+    """NAME@VERSION -> (name, version): an argparse type."""
+    name, _, version = text.partition("@")
+    if not name or not version.isdigit() or not version.isascii():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME@VERSION, e.g. dcgan@3")
+    return name, int(version)
 
 
 def _fail(message: str) -> int:
@@ -221,14 +155,29 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _ints(parser: argparse.ArgumentParser, *flags: str) -> None:
-    for flag in flags:
-        parser.add_argument(flag, type=int)
-
-
-def _output(parser: argparse.ArgumentParser) -> None:
+def _grid_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, help="number of digits (1..256, default 16)")
+    parser.add_argument("--seed", type=int, help="noise seed (default: random; -o FILE reports it)")
+    _model(parser)
+    parser.add_argument("--digit", type=int, help="draw this digit (conditional models)")
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="where to write the image ('-' or none: stdout)"
+        "--digits", help="one digit per image, e.g. 3,1,4, repeated (conditional models)"
+    )
+
+
+def _model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", help="NAME (its active version) or NAME@VERSION (default: the default model)"
+    )
+
+
+def _scale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scale", type=int, help="integer upscaling, nearest neighbour (1..8)")
+
+
+def _output(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help=f"where to write {what} ('-' or none: stdout)"
     )
 
 

@@ -152,12 +152,20 @@ def models_table(listing: dict) -> str:
     return table(rows)
 
 
+def epoch_text(job: dict) -> str:
+    """`3/50`: the last finished epoch of the run's epochs; `-` before the first."""
+    progress = job.get("progress") or {}
+    epoch, epochs = progress.get("epoch"), progress.get("epochs") or job["params"].get("epochs")
+    if epoch is None:
+        return "-"
+    return f"{epoch}/{epochs}" if epochs else str(epoch)
+
+
 def jobs_table(page: dict) -> str:
     """GET /jobs as a table: id, state, name, epoch, model version, created."""
     rows: list[list[object]] = [["ID", "STATE", "NAME", "EPOCH", "MODEL", "CREATED"]]
     for job in page.get("jobs", []):
-        epochs = job["params"].get("epochs", "?")
-        epoch = f"{job['progress'].get('epoch', 0)}/{epochs}"
+        epoch = epoch_text(job)
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job["created_at"]))
         name = job["params"].get("name")
         rows.append(

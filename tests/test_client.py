@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from client import ApiError, Client
+from client.display import jobs_table
 from client.sse import Event, parse
 from tests.conftest import ROOT, free_port, service_env, serving
 
@@ -25,13 +26,20 @@ TOKEN = "client-token"
 TINY = ("--epochs", "1", "--limit", "256", "--batch-size", "64")
 
 
-def cli(*args: str, url: str | None = None, token: str | None = TOKEN, timeout: float = 300):
+def cli(
+    *args: str,
+    url: str | None = None,
+    token: str | None = TOKEN,
+    timeout: float = 300,
+    cwd: Path = ROOT,
+):
     """`python -m client.cli ARGS` with DCGAN_URL and DCGAN_API_TOKEN set (bytes stdout)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DCGAN_URL", "DCGAN_API_TOKEN")}
     env.update({"DCGAN_URL": url} if url else {})
     env.update({"DCGAN_API_TOKEN": token} if token else {})
+    env["PYTHONPATH"] = str(ROOT)  # for a cwd other than the checkout
     command = [sys.executable, "-m", "client.cli", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=timeout)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, timeout=timeout)
 
 
 def lines(done: subprocess.CompletedProcess) -> list[str]:
@@ -150,6 +158,15 @@ def test_sse_parser_dispatches_only_complete_events():
     assert len(items) == 2
 
 
+def test_jobs_table_shows_a_job_without_progress_as_a_dash():
+    job = {"id": 7, "state": "queued", "params": {"name": "q", "epochs": 5}, "progress": {}}
+    job |= {"created_at": 0.0, "model_version": None}
+    running = job | {"id": 8, "state": "running", "progress": {"epoch": 2, "epochs": 5}}
+    rows = [row.split()[:5] for row in jobs_table({"jobs": [job, running], "total": 2}).split("\n")]
+    assert rows[1:] == [["7", "queued", "q", "-", "-"], ["8", "running", "q", "2/5", "-"]]
+    assert "None" not in jobs_table({"jobs": [job | {"progress": {"epoch": None}}], "total": 1})
+
+
 @pytest.mark.slow
 def test_unreachable_url_is_one_line_and_bad_usage_exits_2():
     script = Path(sys.executable).with_name("dcgan-digits")
@@ -171,7 +188,12 @@ def test_unreachable_url_is_one_line_and_bad_usage_exits_2():
         ["interpolate", "--seed-a", "1"],
         ["interpolate", "--seed-a", "1", "--seed-b", "2", "--format", "bmp"],
         ["jobs", "create", "--epochs", "2"],
+        ["jobs", "create", "--name", "x", "--epochs", "0"],  # the schema's bounds
+        ["jobs", "create", "--name", "x", "--mixed-precision", "float16"],
         ["jobs", "get", "one"],
+        ["jobs", "delete"],
+        ["models", "activate", "dcgan"],
+        ["models", "download", "dcgan@x"],
     ):
         done = cli(*usage, url=url)
         assert done.returncode == 2 and b"usage:" in done.stderr and b"Traceback" not in done.stderr
@@ -212,8 +234,9 @@ def test_api_errors_are_one_line_with_a_nonzero_exit(service, tmp_path, tiny_job
         cli("generate", "--digit", "3", url=service), "query.digit: model dcgan@2 is not condit"
     )
     assert_one_line_error(cli("generate", "--model", "nope", url=service), "unknown model 'nope'")
-    bad = cli("jobs", "create", "--name", "Bad Name", "--epochs", "0", url=service)
-    assert_one_line_error(bad, "body.name: String should match pattern", "; body.epochs: ")
+    flags = ["--name", "Bad Name", "--epochs", "2", "--lr-decay-epochs", "3"]
+    bad = cli("jobs", "create", *flags, url=service)
+    assert_one_line_error(bad, "body.name: String should match pattern", "; body.lr_decay_epochs")
     denied = cli("jobs", "create", "--name", "x", url=service, token=None)
     assert_one_line_error(denied, "missing or wrong bearer token (HTTP 401)")
     wrong = cli("jobs", "cancel", "1", "--token", "nope", url=service)
@@ -350,3 +373,76 @@ def test_readme_client_examples_run(service, tiny_job, tmp_path):
     assert (tmp_path / "digits.png").read_bytes() == direct
     for name in ("pi.png", "walk.gif"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_jobs_create_sends_the_schemas_flags_and_delete_removes_a_finished_job(service):
+    flags = ["--name", "flags", "--epochs", "50", "--limit", "64", "--batch-size", "64"]
+    flags += ["--ema-decay", "0.9", "--lr-decay-epochs", "2", "--top-k", "0.5"]
+    flags += ["--r1-gamma", "0.1", "--checkpoint-every", "5", "--no-activate"]
+    created = cli("jobs", "create", *flags, url=service)
+    assert created.returncode == 0, created.stderr
+    job_id = json.loads(created.stdout)["id"]
+    running = cli("jobs", "delete", str(job_id), url=service)
+    assert_one_line_error(running, f"job {job_id} is ", "(HTTP 409)")
+    assert cli("jobs", "cancel", str(job_id), url=service).returncode == 0
+    assert lines(cli("jobs", "follow", str(job_id), url=service))[-1] == f"job {job_id}: cancelled"
+    params = httpx.get(f"{service}/jobs/{job_id}").json()["params"]
+    given = {"ema_decay": 0.9, "lr_decay_epochs": 2, "top_k": 0.5, "r1_gamma": 0.1}
+    given |= {"checkpoint_every": 5, "activate": False, "epochs": 50, "limit": 64}
+    assert {k: params[k] for k in given} == given
+    assert params["learning_rate"] == 1e-4 and params["seed"] == 0  # the server's defaults
+
+    deleted = cli("jobs", "delete", str(job_id), url=service)
+    assert deleted.returncode == 0 and lines(deleted) == [f"job {job_id}: deleted"]
+    assert httpx.get(f"{service}/jobs/{job_id}").status_code == 404
+    assert_one_line_error(cli("jobs", "delete", str(job_id), url=service), "(HTTP 404)")
+
+
+@pytest.mark.slow
+def test_models_activate_download_and_delete(service, models_dir, tiny_job, tmp_path):
+    import tarfile
+
+    done = cli("models", "activate", "dcgan@1", url=service)
+    try:
+        assert done.returncode == 0 and lines(done) == ["dcgan@1: active"], done.stderr
+        assert httpx.get(f"{service}/models/dcgan").json()["active_version"] == 1
+    finally:
+        assert cli("models", "activate", "dcgan@2", url=service).returncode == 0
+    assert httpx.get(f"{service}/models/dcgan").json()["active_version"] == 2
+    assert_one_line_error(cli("models", "activate", "dcgan@9", url=service), "(HTTP 404)")
+    denied = cli("models", "activate", "dcgan@2", url=service, token=None)
+    assert_one_line_error(denied, "missing or wrong bearer token (HTTP 401)")
+
+    done = cli("models", "download", "dcgan@2", url=service, cwd=tmp_path)  # the server's name
+    archive = tmp_path / "dcgan-2.tar.gz"
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stderr.decode() == f"dcgan-2.tar.gz: {archive.stat().st_size} bytes, model dcgan@2\n"
+    )
+    direct = httpx.get(f"{service}/models/dcgan/2/download").content
+    assert archive.read_bytes() == direct and sorted(os.listdir(tmp_path)) == ["dcgan-2.tar.gz"]
+    assert cli("models", "download", "dcgan@2", "-o", "-", url=service).stdout == direct
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "models", filter="data")
+    source = models_dir / "dcgan" / "2"
+    for path in (p for p in source.rglob("*") if p.is_file()):
+        copy = tmp_path / "models" / "dcgan" / "2" / path.relative_to(source)
+        assert copy.read_bytes() == path.read_bytes(), path
+    missing = cli("models", "download", "nope@1", "-o", str(tmp_path / "n.tgz"), url=service)
+    assert_one_line_error(missing, "unknown model 'nope'", "(HTTP 404)")
+    assert not list(tmp_path.glob("n.tgz*"))  # no file, not even a partial one
+
+    done = cli("models", "delete", "tiny@1", url=service)
+    assert done.returncode == 0 and lines(done) == ["tiny@1: deleted"], done.stderr
+    assert httpx.get(f"{service}/models/tiny").status_code == 404
+    assert_one_line_error(cli("models", "delete", "tiny@1", url=service), "(HTTP 404)")
+
+
+@pytest.mark.slow
+def test_noise_prints_the_json_of_get_noise(service):
+    done = cli(
+        "noise", "--seed", "42", "--n", "2", "--model", "cdcgan", "--digit", "5", url=service
+    )
+    direct = httpx.get(f"{service}/noise?seed=42&n=2&model=cdcgan&digit=5").json()
+    assert json.loads(done.stdout) == direct and direct["inputs"]["labels"] == [5, 5]

@@ -94,3 +94,33 @@ def test_a_version_is_written_in_digits(client):
     response = client.post("/models/dcgan/0_1/activate")  # pydantic alone reads it as 1
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "version"]
+
+
+def test_download_is_the_version_folder_as_a_tar_gz(client, settings, tmp_path):
+    import io
+    import tarfile
+
+    answer = client.get("/models/dcgan/2/download")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/gzip"
+    assert answer.headers["content-disposition"] == 'attachment; filename="dcgan-2.tar.gz"'
+    assert "content-length" not in answer.headers  # streamed as it is made
+    with tarfile.open(fileobj=io.BytesIO(answer.content), mode="r:gz") as tar:
+        assert {m.uname for m in tar.getmembers()} == {""}  # no server user names
+        tar.extractall(tmp_path, filter="data")
+    source = settings.models_dir / "dcgan" / "2"
+    files = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+    got = tmp_path / "dcgan" / "2"  # untar it into a models folder: it serves as it is
+    assert sorted(p.relative_to(got) for p in got.rglob("*") if p.is_file()) == files
+    assert "saved_model.pb" in map(str, files) and "model.json" in map(str, files)
+    for name in files:
+        assert (got / name).read_bytes() == (source / name).read_bytes(), name
+
+
+def test_download_of_an_unknown_model_or_version_is_404(client):
+    missing = client.get("/models/nope/1/download")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "unknown model 'nope'; available: broken, cdcgan, dcgan"}
+    version = client.get("/models/dcgan/9/download")
+    assert version.status_code == 404
+    assert version.json() == {"detail": "model 'dcgan' has no version 9; versions: 1, 2"}

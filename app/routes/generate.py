@@ -41,6 +41,16 @@ DigitQuery = Annotated[
     Query(ge=0, le=9, examples=[7], description="Conditional models only: draw this digit."),
     Digits,
 ]
+NQuery = Annotated[int, Query(ge=1, le=256, examples=[16], description="Number of digits."), Digits]
+DigitsQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9](,[0-9])*$",
+        examples=["0,1,2,3,4,5,6,7,8,9"],
+        description="Conditional models only: one digit per image, repeated to fill n. "
+        "Without digit or digits a conditional grid cycles 0..9.",
+    ),
+]
 
 
 @router.get("/generate", response_class=Response, responses=image_responses("image/png"))
@@ -49,21 +59,11 @@ async def generate(
     registry: RegistryDep,
     renderer: RendererDep,
     settings: SettingsDep,
-    n: Annotated[
-        int, Query(ge=1, le=256, examples=[16], description="Number of digits."), Digits
-    ] = 16,
+    n: NQuery = 16,
     seed: SeedQuery = None,
     model: ModelQuery = None,
     digit: DigitQuery = None,
-    digits: Annotated[
-        str | None,
-        Query(
-            pattern=r"^[0-9](,[0-9])*$",
-            examples=["0,1,2,3,4,5,6,7,8,9"],
-            description="Conditional models only: one digit per image, repeated to fill n. "
-            "Without digit or digits a conditional grid cycles 0..9.",
-        ),
-    ] = None,
+    digits: DigitsQuery = None,
     cols: Annotated[
         int | None,
         Query(

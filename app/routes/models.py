@@ -1,14 +1,17 @@
-"""The models: list them, inspect one, choose the version a name serves, delete a version."""
+"""The models: list them, inspect one, choose the version a name serves, delete a version,
+download one."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
+from fastapi.responses import StreamingResponse
 
+from app.archive import tar_gz
 from app.deps import Digits, RegistryDep, require_token
 from app.names import NAME_PATTERN
-from app.registry import ModelConflict, UnknownModel
+from app.registry import ModelConflict, ModelRegistry, UnknownModel
 
 router = APIRouter(prefix="/models", tags=["models"])
 Name = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", examples=["dcgan"])]
@@ -31,10 +34,31 @@ async def list_models(registry: RegistryDep) -> dict:
 async def get_model(name: Name, registry: RegistryDep) -> dict:
     """One model: active version, status, conditional, each version's model.json."""
     if name not in registry.versions:
-        raise HTTPException(
-            404, f"unknown model {name!r}; available: {', '.join(registry.names())}"
-        )
+        raise unknown_model(registry, name)
     return registry.describe(name)
+
+
+@router.get(
+    "/{name}/{version}/download",
+    response_class=StreamingResponse,
+    responses=NOT_FOUND
+    | {
+        200: {
+            "content": {"application/gzip": {}},
+            "description": "`NAME-VERSION.tar.gz`, its files under `NAME/VERSION/`.",
+        }
+    },
+)
+async def download(name: Name, version: Version, registry: RegistryDep) -> StreamingResponse:
+    """The version's folder (SavedModel, model.json, previews) as a .tar.gz, streamed."""
+    model = registry.versions.get(name, {}).get(version)
+    if model is None:
+        raise unknown_model(registry, name, version)
+    return StreamingResponse(
+        tar_gz(model.path, f"{name}/{version}"),
+        media_type="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{version}.tar.gz"'},
+    )
 
 
 @router.post(
@@ -66,3 +90,13 @@ async def delete_version(name: Name, version: Version, registry: RegistryDep) ->
     except ModelConflict as exc:
         raise HTTPException(409, str(exc)) from None
     return Response(status_code=204)
+
+
+def unknown_model(registry: ModelRegistry, name: str, version: int | None = None) -> HTTPException:
+    """404 saying which models, or which versions of this one, exist."""
+    if name not in registry.versions:
+        return HTTPException(
+            404, f"unknown model {name!r}; available: {', '.join(registry.names())}"
+        )
+    versions = ", ".join(map(str, sorted(registry.versions[name])))
+    return HTTPException(404, f"model {name!r} has no version {version}; versions: {versions}")
