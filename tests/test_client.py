@@ -23,7 +23,7 @@ from client.sse import Event, parse
 from tests.conftest import ROOT, free_port, service_env, serving
 
 TOKEN = "client-token"
-TINY = ("--epochs", "1", "--limit", "256", "--batch-size", "64")
+TINY = ("--recipe", "tutorial", "--epochs", "1", "--limit", "256", "--batch-size", "64")
 
 
 def cli(
