@@ -12,16 +12,16 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import Digits, JobsDep, require_token
+from app.deps import EVENT_ID_PATTERN, Digits, JobsDep, require_json, require_token
+from app.errors import AUTH, INVALID, errors
 from app.imaging import progress_gif
 from app.jobs import JobConflict, NoSuchJob, QueueFull
 from app.jobschema import Job, JobParams
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=errors(INVALID))
 JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1]), Digits]
-AUTH = {401: {"description": "Missing or wrong bearer token."}}
-NOT_FOUND = {404: {"description": "No such job."}}
-CONFLICT = {409: {"description": "Not possible in the job's state; the detail says why."}}
+NOT_FOUND = {404: "No such job."}
+CONFLICT = {409: "Not possible in the job's state; the detail says why."}
 
 
 class JobPage(BaseModel):
@@ -33,16 +33,21 @@ class JobPage(BaseModel):
 
 @router.post(
     "",
+    operation_id="createJob",
+    summary="Start a training job",
     status_code=202,
     response_model=Job,
-    dependencies=[Depends(require_token)],
-    responses=AUTH
-    | {
-        400: {"description": "The body is not JSON (e.g. not UTF-8)."},
-        413: {"description": "The body is too large."},
-        422: {"description": "A field is missing or invalid."},
-        429: {"description": "Too many jobs are queued: retry after `Retry-After` seconds."},
-    },
+    dependencies=[Depends(require_token), Depends(require_json)],
+    responses=errors(
+        AUTH
+        | {
+            400: "The body is not JSON (e.g. not UTF-8).",
+            413: "The body is too large.",
+            415: "The body is not sent as `application/json`.",
+            422: "A field is missing or invalid: `detail` lists each.",
+            429: "Too many jobs are queued: retry after `Retry-After` seconds.",
+        }
+    ),
 )
 async def create_job(body: JobParams, jobs: JobsDep, response: Response) -> dict:
     """Queue a training run; follow it at the `Location` URL and its /events."""
@@ -54,7 +59,7 @@ async def create_job(body: JobParams, jobs: JobsDep, response: Response) -> dict
     return job
 
 
-@router.get("", response_model=JobPage)
+@router.get("", operation_id="listJobs", summary="List training jobs", response_model=JobPage)
 async def list_jobs(
     jobs: JobsDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Jobs per page."), Digits] = 20,
@@ -67,7 +72,13 @@ async def list_jobs(
     return {"jobs": page, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{job_id}", response_model=Job, responses=NOT_FOUND)
+@router.get(
+    "/{job_id}",
+    operation_id="getJob",
+    summary="Get one job",
+    response_model=Job,
+    responses=errors(NOT_FOUND),
+)
 async def get_one(job_id: JobId, jobs: JobsDep) -> dict:
     """One job: parameters, state, what may be done with it, progress, error, exported version."""
     return _call(jobs.get, job_id)
@@ -78,7 +89,13 @@ async def existing_job(job_id: JobId, jobs: JobsDep) -> int:
     return _call(jobs.get, job_id)["id"]
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND)
+@router.get(
+    "/{job_id}/events",
+    operation_id="jobEvents",
+    summary="Follow a job's events (Server-Sent Events)",
+    response_class=EventSourceResponse,
+    responses=errors(NOT_FOUND),
+)
 async def events(
     job_id: Annotated[int, Depends(existing_job)],
     jobs: JobsDep,
@@ -86,7 +103,7 @@ async def events(
     last_event_id: Annotated[
         str,
         Header(
-            pattern=r"^[0-9]{1,15}$",
+            pattern=EVENT_ID_PATTERN,
             description="Resend only events after this id (sent by EventSource on reconnection).",
         ),
     ] = "0",
@@ -99,8 +116,10 @@ async def events(
 
 @router.get(
     "/{job_id}/samples/{epoch}.png",
+    operation_id="getJobSample",
+    summary="Get an epoch's sample grid",
     response_class=FileResponse,
-    responses={200: {"content": {"image/png": {}}}, 404: {"description": "No such job or sample."}},
+    responses={200: {"content": {"image/png": {}}}} | errors({404: "No such job or sample."}),
 )
 async def sample(
     job_id: JobId,
@@ -113,12 +132,11 @@ async def sample(
 
 @router.get(
     "/{job_id}/progress.gif",
+    operation_id="getJobProgressGif",
+    summary="Get a job's samples as an animation",
     response_class=Response,
-    responses={
-        200: {"content": {"image/gif": {}}},
-        404: {"description": "No such job."},
-        409: {"description": "The job has finished no epoch yet."},
-    },
+    responses={200: {"content": {"image/gif": {}}}}
+    | errors(NOT_FOUND | {409: "The job has finished no epoch yet."}),
 )
 async def gif(job_id: JobId, jobs: JobsDep) -> Response:
     """The epochs' sample grids so far, as an animation."""
@@ -130,9 +148,11 @@ async def gif(job_id: JobId, jobs: JobsDep) -> Response:
 
 @router.post(
     "/{job_id}/cancel",
+    operation_id="cancelJob",
+    summary="Cancel a job",
     response_model=Job,
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND | CONFLICT,
+    responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
 async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
     """Stop a job: a running trainer checkpoints first; the state becomes `cancelled`."""
@@ -141,9 +161,11 @@ async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
 
 @router.post(
     "/{job_id}/resume",
+    operation_id="resumeJob",
+    summary="Resume a job from its last checkpoint",
     response_model=Job,
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND | CONFLICT,
+    responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
 async def resume(job_id: JobId, jobs: JobsDep) -> dict:
     """Queue a cancelled, failed or interrupted job again, from its latest checkpoint."""
@@ -152,9 +174,11 @@ async def resume(job_id: JobId, jobs: JobsDep) -> dict:
 
 @router.delete(
     "/{job_id}",
+    operation_id="deleteJob",
+    summary="Delete a finished job",
     status_code=204,
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND | CONFLICT,
+    responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
 async def delete(job_id: JobId, jobs: JobsDep) -> Response:
     """Delete a finished job, its events and its files (not the model version it exported)."""
