@@ -21,15 +21,16 @@ def token_ok(expected: str | None, authorization: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())
 
 
+def routed(scope) -> bool:
+    """Some route of the app takes this method at this path (asked of its router: FastAPI nests
+    included routers, so no flat route list shows them)."""
+    probe = dict(scope)  # matching may note things in the scope it is given
+    return any(route.matches(probe)[0] is Match.FULL for route in scope["app"].router.routes)
+
+
 def methods_at(scope) -> set[str]:
-    """The methods the app's routes take at the request's path (asked of its router: FastAPI
-    nests included routers, so a route list does not show them)."""
-    routes = scope["app"].router.routes
-    return {
-        method
-        for method in METHODS
-        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
-    }
+    """The methods the app's routes take at the request's path."""
+    return {method for method in METHODS if routed({**scope, "method": method})}
 
 
 class _TooLarge(Exception):
@@ -43,11 +44,7 @@ class Guard:
     async def __call__(self, scope, receive, send):
         # An unknown path or method is routing's 404 or 405 whatever the token: neither reads
         # the body, and a 401 would send a client looking for the wrong mistake.
-        if (
-            scope["type"] != "http"
-            or scope["method"] in SAFE_METHODS
-            or scope["method"] not in methods_at(scope)
-        ):
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS or not routed(scope):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if not token_ok(self.settings.api_token, headers.get("authorization")):
