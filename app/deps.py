@@ -8,15 +8,33 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 
 from app.config import Settings
 from app.guard import token_ok
 from app.jobs import Jobs
 from app.metrics import Metrics
+from app.names import NAME_PATTERN, NAME_RULE, REF_PATTERN, REF_RULE
 from app.registry import ModelRegistry, ModelVersion, UnknownModel
 from app.rendering import Renderer
+
+DIGIT_LIST_PATTERN = r"^[0-9](,[0-9])*$"
+EVENT_ID_PATTERN = r"^[0-9]{1,15}$"
+# What each pattern of the API allows, in words: error answers name these, never the regex.
+PATTERN_RULES = {
+    f"^{NAME_PATTERN}$": NAME_RULE,
+    REF_PATTERN: REF_RULE,
+    DIGIT_LIST_PATTERN: "digits 0-9 separated by commas, such as 0,1,2",
+    EVENT_ID_PATTERN: "an event id: 1-15 digits 0-9",
+}
+# Declares the token in the OpenAPI schema (the Authorize button of /docs); require_token checks it.
+BEARER = HTTPBearer(
+    scheme_name="bearerToken",
+    description="The service's DCGAN_API_TOKEN, sent as `Authorization: Bearer <token>`.",
+    auto_error=False,
+)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -40,15 +58,22 @@ async def get_jobs(request: Request) -> Jobs:
 
 
 async def require_token(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 ) -> None:
     """401 unless the request carries the configured bearer token (when one is set). The Guard
     middleware checks the same before reading a body; this declares it in the OpenAPI schema."""
-    if not token_ok(request.app.state.settings.api_token, authorization):
+    if not token_ok(request.app.state.settings.api_token, request.headers.get("authorization")):
         raise HTTPException(
             401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
+
+
+async def require_json(request: Request) -> None:
+    """415 for a body that is not sent as JSON (FastAPI would parse it as text, and answer that
+    the body is not an object)."""
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not re.fullmatch(r"application/([^/]+\+)?json", kind):
+        raise HTTPException(415, "send the body as JSON, with Content-Type: application/json")
 
 
 async def resolve_model(registry: ModelRegistry, spec: str | None) -> ModelVersion:
@@ -61,7 +86,7 @@ async def resolve_model(registry: ModelRegistry, spec: str | None) -> ModelVersi
 
 def _whole_number(value: object) -> object:
     if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
-        raise ValueError("write a whole number in the digits 0-9, such as 16")
+        raise ValueError("must be a whole number written in the digits 0-9, such as 16")
     return value
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import hmac
 import json
 
+from starlette.routing import Match
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def token_ok(expected: str | None, authorization: str | None) -> bool:
@@ -16,6 +19,18 @@ def token_ok(expected: str | None, authorization: str | None) -> bool:
         return True
     scheme, _, given = (authorization or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def routed(scope) -> bool:
+    """Some route of the app takes this method at this path (asked of its router: FastAPI nests
+    included routers, so no flat route list shows them)."""
+    probe = dict(scope)  # matching may note things in the scope it is given
+    return any(route.matches(probe)[0] is Match.FULL for route in scope["app"].router.routes)
+
+
+def methods_at(scope) -> set[str]:
+    """The methods the app's routes take at the request's path."""
+    return {method for method in METHODS if routed({**scope, "method": method})}
 
 
 class _TooLarge(Exception):
@@ -27,7 +42,9 @@ class Guard:
         self.app, self.settings = app, settings
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        # An unknown path or method is routing's 404 or 405 whatever the token: neither reads
+        # the body, and a 401 would send a client looking for the wrong mistake.
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS or not routed(scope):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if not token_ok(self.settings.api_token, headers.get("authorization")):

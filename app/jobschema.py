@@ -46,7 +46,15 @@ class JobParams(BaseModel):
     left out takes the recipe's value. The dataset is the server's; clients never pass paths."""
 
     # strict: JSON's true is not an epoch count, nor "5" a seed
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        # the body /docs fills in for "Try it out"
+        json_schema_extra={
+            "examples": [{"name": "my-digits", "epochs": 5, "conditional": True, "activate": True}]
+        },
+    )
 
     name: str = Field(
         pattern=f"^{NAME_PATTERN}$",

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import re
 import socket
 import sys
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.batching import Batcher
 from app.cache import ImageCache
 from app.config import Settings
+from app.errors import http_error, validation_error
 from app.generator import generation_options
 from app.guard import Guard
 from app.jobs import Jobs
@@ -24,7 +24,7 @@ from app.jobstore import JobStore
 from app.metrics import Metrics, MetricsMiddleware
 from app.registry import ModelRegistry
 from app.rendering import Renderer
-from app.routes import generate, health, interpolate, jobs, models, noise, pages
+from app.routes import docs, generate, health, interpolate, jobs, models, noise, pages
 from app.runner import JobRunner
 
 log = logging.getLogger("app")
@@ -110,30 +110,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Handwritten digits from a DCGAN trained on MNIST.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their files from a CDN: app/routes/docs.py's don't
+        redoc_url=None,
     )
     app.state.settings = settings or Settings()
     app.state.metrics = Metrics()
     app.add_middleware(Guard, settings=app.state.settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (generate, interpolate, noise, models, jobs, health, pages):
+    for module in (generate, interpolate, noise, models, jobs, health, pages, docs):
         app.include_router(module.router)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.openapi = lambda: _openapi(app)
     return app
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException):
-    """Starlette's 405 lists the methods of the first route of the path only (GET /jobs and
-    POST /jobs are two routes): list all of them."""
-    if exc.status_code == 405:
-        allowed = {
-            method.upper()
-            for template, methods in request.app.openapi()["paths"].items()
-            if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), request.url.path)
-            for method in methods
-        }
-        if allowed:
-            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
-    return await http_exception_handler(request, exc)
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's schema, with two corrections: each parameter's examples also at the parameter,
+    where Swagger UI's "Try it out" takes them from (not from inside its JSON Schema); and error
+    answers as JSON, which they are whatever a route answers on success (FastAPI gives them the
+    route's media type: text/event-stream for /jobs/{id}/events)."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        for operation in (op for path in schema["paths"].values() for op in path.values()):
+            for parameter in operation.get("parameters", []):
+                values = parameter["schema"].get("examples", [])
+                if values:
+                    parameter["examples"] = {str(v): {"value": v} for v in values}
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")) and "content" in response:
+                    response["content"] = {"application/json": response["content"].popitem()[1]}
+    return app.openapi_schema
 
 
 class _OneLineStartupError(logging.Filter):

@@ -7,6 +7,9 @@ import re
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,39}"
 REF_PATTERN = rf"^{NAME_PATTERN}(@[1-9][0-9]{{0,8}})?$"
+# The same rules in words, for error answers (never a regex).
+NAME_RULE = "1-40 lowercase letters, digits, - or _, starting with a letter or digit"
+REF_RULE = f"a model name ({NAME_RULE}), or a name, @ and a version number, such as dcgan@2"
 # The evaluation classifier's folder under models/ (training's --classifier): not a generator.
 CLASSIFIER = "mnist-classifier"
 RESERVED = frozenset({CLASSIFIER})
@@ -16,9 +19,9 @@ _NAME = re.compile(rf"^{NAME_PATTERN}$")
 def name_problem(name: str) -> str | None:
     """Why `name` cannot name a model, or None when it can."""
     if not _NAME.match(name):
-        return "must be 1-40 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
+        return f"must be {NAME_RULE}"
     if name in RESERVED:
-        return f"{name!r} is reserved"
+        return f"must not be {name!r}, a reserved name"
     return None
 
 

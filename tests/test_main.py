@@ -1,7 +1,8 @@
 """The service as a real uvicorn process: byte-identical across processes, graceful shutdown,
-and a one-line error when nothing can be served."""
+a one-line error when nothing can be served, and /docs and /redoc working with no internet."""
 
 import asyncio
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,7 +10,10 @@ import sys
 import httpx
 import pytest
 
-from tests.conftest import QUIET_TF, ROOT, start_server, wait_ready
+from tests.conftest import QUIET_TF, ROOT, serving, start_server, wait_ready
+from tests.test_web import browser, needs_chromium  # noqa: F401 (browser is a fixture)
+
+TOKEN = "docs-token"
 
 
 async def _slow_requests(url: str, proc: subprocess.Popen) -> list[httpx.Response]:
@@ -70,3 +74,102 @@ def test_dcgan_serve_help_lists_host_port_workers():
         env={**QUIET_TF},
     )
     assert all(flag in done.stdout for flag in ("--host", "--port", "--workers")), done.stderr
+
+
+@pytest.fixture(scope="module")
+def docs_service(models_dir, tmp_path_factory):
+    """A server with a token whose jobs queue but never run."""
+    root = tmp_path_factory.mktemp("docs")
+    shutil.copytree(models_dir, root / "models")
+    env = {
+        "DCGAN_MODELS_DIR": str(root / "models"),
+        "DCGAN_DATA_DIR": str(root / "data"),
+        "DCGAN_API_TOKEN": TOKEN,
+        "DCGAN_RUN_JOBS": "off",
+    }
+    with serving(env) as url:
+        yield url
+
+
+@pytest.fixture
+def offline_page(browser, docs_service):  # noqa: F811 (the fixture imported above)
+    """A page whose requests to any other origin are recorded and refused, as with no
+    internet; yields (page, the refused URLs)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    refused: list[str] = []
+
+    def local_only(route):
+        if route.request.url.startswith(f"{docs_service}/"):
+            return route.continue_()
+        refused.append(route.request.url)
+        return route.abort()
+
+    context.route("**/*", local_only)
+    yield context.new_page(), refused
+    context.close()
+
+
+def operations(url: str) -> list[dict]:
+    schema = httpx.get(f"{url}/openapi.json").json()
+    return [op for path in schema["paths"].values() for op in path.values()]
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_docs_render_every_operation_with_no_request_leaving_the_machine(
+    offline_page, docs_service
+):
+    page, refused = offline_page
+    page.goto(f"{docs_service}/docs")
+    page.wait_for_selector(".opblock")
+    assert page.locator(".opblock").count() == len(operations(docs_service))
+    assert page.locator("#operations-generate-generateDigits").is_visible()
+    assert refused == []
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_redoc_renders_every_operation_with_no_request_leaving_the_machine(
+    offline_page, docs_service
+):
+    page, refused = offline_page
+    page.goto(f"{docs_service}/redoc")
+    page.locator("h2", has_text="Generate a grid of digits").wait_for()
+    for operation in operations(docs_service):
+        assert page.locator("h2", has_text=operation["summary"]).count() >= 1
+    assert refused == []
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_docs_authorize_and_try_post_jobs_with_its_example(offline_page, docs_service):
+    page, refused = offline_page
+    page.goto(f"{docs_service}/docs")
+    page.click("button.authorize")
+    page.fill("#auth-bearer-value", TOKEN)
+    page.click(".auth-btn-wrapper button.authorize")
+    page.click(".auth-btn-wrapper button.btn-done")
+    create = page.locator("#operations-jobs-createJob")
+    create.locator(".opblock-summary").click()
+    create.locator("button.try-out__btn").click()
+    assert '"name": "my-digits"' in create.locator("textarea.body-param__text").input_value()
+    create.locator("button.execute").click()
+    status = create.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip().startswith("202")
+    jobs = httpx.get(f"{docs_service}/jobs").json()["jobs"]
+    assert [job["params"]["name"] for job in jobs] == ["my-digits"]
+    assert refused == []
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_docs_try_it_out_starts_from_the_parameter_examples(offline_page, docs_service):
+    page, _ = offline_page
+    page.goto(f"{docs_service}/docs")
+    generate = page.locator("#operations-generate-generateDigits")
+    generate.locator(".opblock-summary").click()
+    generate.locator("button.try-out__btn").click()
+    for name, value in [("seed", "42"), ("model", "dcgan"), ("cols", "4")]:
+        assert generate.locator(f'tr[data-param-name="{name}"] input').input_value() == value

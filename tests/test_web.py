@@ -285,6 +285,7 @@ def test_generate_grid_copy_walk_and_errors(page, service):
     said = words(httpx.get(f"{service}/generate", params={"n": 999, "model": "cdcgan"}))
     assert page.inner_text("#gen-error") == f"Could not generate digits: {said}"
     assert "422" not in page.inner_text("#gen-error")
+    assert "n must be at most 256" in said
     page.screenshot(path=ARTIFACTS / "generate-error.png")
     page.fill("#n", "8")
     page.wait_for_function("() => document.getElementById('gen-error').children.length === 0")

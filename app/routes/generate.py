@@ -8,7 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.deps import Digits, RegistryDep, RendererDep, SettingsDep, resolve_model
+from app.deps import (
+    DIGIT_LIST_PATTERN,
+    Digits,
+    RegistryDep,
+    RendererDep,
+    SettingsDep,
+    resolve_model,
+)
 from app.generation import noise_for
 from app.imaging import default_cols, grid_png
 from app.rendering import ImageSpec
@@ -45,7 +52,7 @@ NQuery = Annotated[int, Query(ge=1, le=256, examples=[16], description="Number o
 DigitsQuery = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9](,[0-9])*$",
+        pattern=DIGIT_LIST_PATTERN,
         examples=["0,1,2,3,4,5,6,7,8,9"],
         description="Conditional models only: one digit per image, repeated to fill n. "
         "Without digit or digits a conditional grid cycles 0..9.",
@@ -53,7 +60,13 @@ DigitsQuery = Annotated[
 ]
 
 
-@router.get("/generate", response_class=Response, responses=image_responses("image/png"))
+@router.get(
+    "/generate",
+    operation_id="generateDigits",
+    summary="Generate a grid of digits",
+    response_class=Response,
+    responses=image_responses("image/png"),
+)
 async def generate(
     request: Request,
     registry: RegistryDep,

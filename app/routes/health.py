@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
 from app.deps import MetricsDep, RegistryDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    models: dict[str, str]
+
+
+@router.get("/healthz", operation_id="checkLiveness", summary="Is the process alive")
 async def healthz() -> dict:
     """Alive: the process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "No model is loaded."}})
+@router.get(
+    "/readyz",
+    operation_id="checkReadiness",
+    summary="Is a model loaded",
+    responses={
+        200: {"model": Readiness},
+        503: {"model": Readiness, "description": "No model is loaded."},
+    },
+)
 async def readyz(registry: RegistryDep) -> JSONResponse:
     """Ready: at least one model is loaded and servable."""
     ready = bool(registry.active)
@@ -29,7 +45,11 @@ async def readyz(registry: RegistryDep) -> JSONResponse:
 
 
 @router.get(
-    "/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}}
+    "/metrics",
+    operation_id="getMetrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
 async def metrics(metrics: MetricsDep) -> Response:
     """Prometheus text format: requests and latency by route, images, batches, cache."""

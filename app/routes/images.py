@@ -11,6 +11,7 @@ from fastapi import Header, HTTPException, Query, Request, Response
 from app.batching import Overloaded
 from app.cache import etag, etag_matches
 from app.deps import query_error
+from app.errors import errors
 from app.generation import labels_for
 from app.imaging import ENCODING
 from app.names import REF_PATTERN
@@ -39,13 +40,14 @@ def image_responses(media_type: str) -> dict:
             "`X-Seed`, `X-Model` (name@version), `ETag`, `Cache-Control`.",
         },
         304: {"description": "Not modified: `If-None-Match` matched the ETag."},
-        404: {"description": "Unknown model or version."},
-        422: {"description": "A parameter is out of range or malformed."},
-        503: {
-            "description": "The generator has as much work queued as it takes on: retry after "
-            "`Retry-After` seconds."
-        },
-    }
+    } | errors(
+        {
+            404: "Unknown model or version.",
+            422: "A parameter is out of range or malformed: `detail` lists each.",
+            503: "The generator has as much work queued as it takes on: retry after "
+            "`Retry-After` seconds.",
+        }
+    )
 
 
 async def respond(

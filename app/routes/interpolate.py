@@ -28,6 +28,8 @@ router = APIRouter(tags=["generate"])
 
 @router.get(
     "/interpolate",
+    operation_id="interpolateDigits",
+    summary="Walk between two seeds' digits",
     response_class=Response,
     responses=image_responses("image/png")
     | {

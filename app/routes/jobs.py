@@ -12,16 +12,24 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import Digits, JobsDep, RegistryDep, SettingsDep, require_token
+from app.deps import (
+    EVENT_ID_PATTERN,
+    Digits,
+    JobsDep,
+    RegistryDep,
+    SettingsDep,
+    require_json,
+    require_token,
+)
+from app.errors import AUTH, INVALID, errors
 from app.imaging import progress_gif
 from app.jobs import JobConflict, NoSuchJob, QueueFull
 from app.jobschema import Job, JobParams
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=errors(INVALID))
 JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1]), Digits]
-AUTH = {401: {"description": "Missing or wrong bearer token."}}
-NOT_FOUND = {404: {"description": "No such job."}}
-CONFLICT = {409: {"description": "Not possible in the job's state; the detail says why."}}
+NOT_FOUND = {404: "No such job."}
+CONFLICT = {409: "Not possible in the job's state; the detail says why."}
 
 
 class JobPage(BaseModel):
@@ -33,17 +41,22 @@ class JobPage(BaseModel):
 
 @router.post(
     "",
+    operation_id="createJob",
+    summary="Start a training job",
     status_code=202,
     response_model=Job,
-    dependencies=[Depends(require_token)],
-    responses=AUTH
-    | {
-        400: {"description": "The body is not JSON (e.g. not UTF-8)."},
-        413: {"description": "The body is too large."},
-        409: {"description": "The name is a shipped model's, or a model of the other kind's."},
-        422: {"description": "A field is missing or invalid."},
-        429: {"description": "Too many jobs are queued: retry after `Retry-After` seconds."},
-    },
+    dependencies=[Depends(require_token), Depends(require_json)],
+    responses=errors(
+        AUTH
+        | {
+            400: "The body is not JSON (e.g. not UTF-8).",
+            413: "The body is too large.",
+            409: "The name is a shipped model's, or a model's of the other kind.",
+            415: "The body is not sent as `application/json`.",
+            422: "A field is missing or invalid: `detail` lists each.",
+            429: "Too many jobs are queued: retry after `Retry-After` seconds.",
+        }
+    ),
 )
 async def create_job(
     body: JobParams,
@@ -86,7 +99,7 @@ def export_name_problem(
     return None
 
 
-@router.get("", response_model=JobPage)
+@router.get("", operation_id="listJobs", summary="List training jobs", response_model=JobPage)
 async def list_jobs(
     jobs: JobsDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Jobs per page."), Digits] = 20,
@@ -99,7 +112,13 @@ async def list_jobs(
     return {"jobs": page, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{job_id}", response_model=Job, responses=NOT_FOUND)
+@router.get(
+    "/{job_id}",
+    operation_id="getJob",
+    summary="Get one job",
+    response_model=Job,
+    responses=errors(NOT_FOUND),
+)
 async def get_one(job_id: JobId, jobs: JobsDep) -> dict:
     """One job: parameters, state, what may be done with it, progress, error, exported version."""
     return _call(jobs.get, job_id)
@@ -110,7 +129,13 @@ async def existing_job(job_id: JobId, jobs: JobsDep) -> int:
     return _call(jobs.get, job_id)["id"]
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND)
+@router.get(
+    "/{job_id}/events",
+    operation_id="jobEvents",
+    summary="Follow a job's events (Server-Sent Events)",
+    response_class=EventSourceResponse,
+    responses=errors(NOT_FOUND),
+)
 async def events(
     job_id: Annotated[int, Depends(existing_job)],
     jobs: JobsDep,
@@ -118,7 +143,7 @@ async def events(
     last_event_id: Annotated[
         str,
         Header(
-            pattern=r"^[0-9]{1,15}$",
+            pattern=EVENT_ID_PATTERN,
             description="Resend only events after this id (sent by EventSource on reconnection).",
         ),
     ] = "0",
@@ -131,8 +156,10 @@ async def events(
 
 @router.get(
     "/{job_id}/samples/{epoch}.png",
+    operation_id="getJobSample",
+    summary="Get an epoch's sample grid",
     response_class=FileResponse,
-    responses={200: {"content": {"image/png": {}}}, 404: {"description": "No such job or sample."}},
+    responses={200: {"content": {"image/png": {}}}} | errors({404: "No such job or sample."}),
 )
 async def sample(
     job_id: JobId,
@@ -145,12 +172,11 @@ async def sample(
 
 @router.get(
     "/{job_id}/progress.gif",
+    operation_id="getJobProgressGif",
+    summary="Get a job's samples as an animation",
     response_class=Response,
-    responses={
-        200: {"content": {"image/gif": {}}},
-        404: {"description": "No such job."},
-        409: {"description": "The job has finished no epoch yet."},
-    },
+    responses={200: {"content": {"image/gif": {}}}}
+    | errors(NOT_FOUND | {409: "The job has finished no epoch yet."}),
 )
 async def gif(job_id: JobId, jobs: JobsDep) -> Response:
     """The epochs' sample grids so far, as an animation."""
@@ -162,9 +188,11 @@ async def gif(job_id: JobId, jobs: JobsDep) -> Response:
 
 @router.post(
     "/{job_id}/cancel",
+    operation_id="cancelJob",
+    summary="Cancel a job",
     response_model=Job,
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND | CONFLICT,
+    responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
 async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
     """Stop a job: a running trainer checkpoints first; the state becomes `cancelled`."""
@@ -173,9 +201,11 @@ async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
 
 @router.post(
     "/{job_id}/resume",
+    operation_id="resumeJob",
+    summary="Resume a job from its last checkpoint",
     response_model=Job,
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND | CONFLICT,
+    responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
 async def resume(job_id: JobId, jobs: JobsDep) -> dict:
     """Queue a cancelled, failed or interrupted job again, from its latest checkpoint."""
@@ -184,9 +214,11 @@ async def resume(job_id: JobId, jobs: JobsDep) -> dict:
 
 @router.delete(
     "/{job_id}",
+    operation_id="deleteJob",
+    summary="Delete a finished job",
     status_code=204,
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND | CONFLICT,
+    responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
 async def delete(job_id: JobId, jobs: JobsDep) -> Response:
     """Delete a finished job, its events and its files (not the model version it exported)."""

@@ -10,17 +10,17 @@ from fastapi.responses import StreamingResponse
 
 from app.archive import tar_gz
 from app.deps import Digits, RegistryDep, require_token
+from app.errors import AUTH, INVALID, errors
 from app.names import NAME_PATTERN
 from app.registry import ModelConflict, ModelRegistry, UnknownModel
 
 router = APIRouter(prefix="/models", tags=["models"])
 Name = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", examples=["dcgan"])]
 Version = Annotated[int, Path(ge=1, le=999_999_999, examples=[1]), Digits]
-AUTH = {401: {"description": "Missing or wrong bearer token."}}
-NOT_FOUND = {404: {"description": "Unknown model or version."}}
+NOT_FOUND = {404: "Unknown model or version."}
 
 
-@router.get("")
+@router.get("", operation_id="listModels", summary="List the models")
 async def list_models(registry: RegistryDep) -> dict:
     """Every model: active version, status, conditional, each version's model.json and how it
     generates."""
@@ -30,7 +30,12 @@ async def list_models(registry: RegistryDep) -> dict:
     }
 
 
-@router.get("/{name}", responses=NOT_FOUND)
+@router.get(
+    "/{name}",
+    operation_id="getModel",
+    summary="Describe one model",
+    responses=errors(NOT_FOUND | INVALID),
+)
 async def get_model(name: Name, registry: RegistryDep) -> dict:
     """One model: active version, status, conditional, each version's model.json."""
     if name not in registry.versions:
@@ -63,8 +68,10 @@ async def download(name: Name, version: Version, registry: RegistryDep) -> Strea
 
 @router.post(
     "/{name}/{version}/activate",
+    operation_id="activateModelVersion",
+    summary="Serve a version for its name",
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND,
+    responses=errors(AUTH | NOT_FOUND | INVALID),
 )
 async def activate(name: Name, version: Version, registry: RegistryDep) -> dict:
     """Serve this version for its name from now on (every replica sharing the folder)."""
@@ -77,9 +84,11 @@ async def activate(name: Name, version: Version, registry: RegistryDep) -> dict:
 
 @router.delete(
     "/{name}/{version}",
+    operation_id="deleteModelVersion",
+    summary="Delete a model version",
     status_code=204,
     dependencies=[Depends(require_token)],
-    responses=AUTH | NOT_FOUND | {409: {"description": "It is the default model's last version."}},
+    responses=errors(AUTH | NOT_FOUND | INVALID | {409: "It is the default model's last version."}),
 )
 async def delete_version(name: Name, version: Version, registry: RegistryDep) -> Response:
     """Unload a version and delete its folder; its name then serves its next version."""
