@@ -34,6 +34,7 @@ class TrainConfig:
     keep_checkpoints: int = 3  # the latest N; more lets training.average mean late epochs
     eval_every: int = 0  # 0: no quality evaluation during training
     noise_dim: int = NOISE_DIM
+    r1_every: int = 1  # lazy R1: the penalty on every Nth step only, times N (StyleGAN2)
 
     def validate(self) -> None:
         """ValueError naming the first unusable value by its dcgan-train flag."""
@@ -56,6 +57,8 @@ class TrainConfig:
             raise ValueError("--top-k must be in (0, 1] (1 is off)")
         if not 0 <= self.r1_gamma <= 1000:
             raise ValueError("--r1-gamma must be in [0, 1000] (0 is off)")
+        if self.r1_every < 1:
+            raise ValueError("--r1-every must be at least 1")
 
     def learning_rate_at(self, epoch: int) -> float:
         """Epoch `epoch`'s (1-based) rate: constant, then a linear fall over the last K epochs,
