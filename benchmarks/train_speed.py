@@ -124,7 +124,7 @@ def contenders(batch_size: int) -> dict:
         "bfloat16 conditional": TrainConfig(
             batch_size=batch_size, mixed_precision="bfloat16", conditional=True
         ),
-        # The recipe of the shipped conditional model.
+        # Batch 64 with EMA and R1, as the long runs of docs/quality.md.
         "bf16 cond b64 EMA R1": TrainConfig(
             batch_size=64, mixed_precision="bfloat16", conditional=True, ema_decay=0.999,
             r1_gamma=0.1, label_smoothing=0.1, beta_1=0.5,
