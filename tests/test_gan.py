@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from training.config import TrainConfig
-from training.gan import GAN
+from training.gan import GAN, FusedAdam
 
 
 def one_step(config: TrainConfig) -> GAN:
@@ -81,9 +81,9 @@ def assert_step_changed_only(network: str, plain: GAN, changed: GAN) -> None:
     assert any(not np.array_equal(a, b) for a, b in differ)
 
 
-def r1_gan(gamma: float, conditional: bool = False) -> GAN:
+def r1_gan(gamma: float, conditional: bool = False, every: int = 1) -> GAN:
     keras.utils.set_random_seed(3)  # the same weights and dropout masks each time
-    config = TrainConfig(batch_size=4, r1_gamma=gamma, conditional=conditional)
+    config = TrainConfig(batch_size=4, r1_gamma=gamma, conditional=conditional, r1_every=every)
     return GAN(config, tf.distribute.get_strategy())
 
 
@@ -100,10 +100,10 @@ def test_r1_penalty_is_half_gamma_times_the_squared_input_gradient(conditional):
         out = gan.discriminator(real_in, training=True)
         total = tf.reduce_sum(out[0] if conditional else out)
     expected = 0.5 * 10.0 * tf.reduce_sum(tape.gradient(total, IMAGES) ** 2, [1, 2, 3])
-    _, r1 = r1_gan(10.0, conditional)._real_logits(IMAGES, real_in)
+    _, r1 = r1_gan(10.0, conditional)._real_logits(IMAGES, real_in, 10.0)
     assert r1.shape == (4,) and float(tf.reduce_min(r1)) > 0
     np.testing.assert_allclose(r1.numpy(), expected.numpy(), rtol=1e-5)
-    assert r1_gan(0.0, conditional)._real_logits(IMAGES, real_in)[1] == 0.0
+    assert r1_gan(0.0, conditional)._real_logits(IMAGES, real_in, 0.0)[1] == 0.0
 
 
 def test_r1_changes_the_discriminator_step_only():
@@ -113,3 +113,35 @@ def test_r1_changes_the_discriminator_step_only():
         return gan
 
     assert_step_changed_only("discriminator", step(0.0), step(10.0))
+
+
+def test_lazy_r1_penalises_every_nth_step_n_times_as_strongly():
+    lazy, eager = r1_gan(5.0, every=2), r1_gan(10.0)
+    for gan in (lazy, eager):
+        gan.train_step(IMAGES, tf.zeros(4, tf.int32))
+    assert_same_weights(lazy, eager)  # step 0: gamma 5 x 2
+    eager.config = eager.config.replace(r1_gamma=0.0)
+    for gan in (lazy, eager):
+        gan.train_step(IMAGES, tf.zeros(4, tf.int32))
+    assert_same_weights(lazy, eager)  # step 1: no penalty
+    lazy.train_step(IMAGES, tf.zeros(4, tf.int32))
+    eager.train_step(IMAGES, tf.zeros(4, tf.int32))
+    assert_step_changed_only("discriminator", eager, lazy)  # step 2: penalised again
+
+
+def assert_same_weights(a: GAN, b: GAN) -> None:
+    for network in ("generator", "discriminator"):
+        pairs = zip(getattr(a, network).get_weights(), getattr(b, network).get_weights())
+        assert all(np.array_equal(x, y) for x, y in pairs)
+
+
+def test_fused_adam_follows_keras_adam():
+    start = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    fused, plain = tf.Variable(start), tf.Variable(start)
+    optimizers = FusedAdam(1e-2, beta_1=0.5), keras.optimizers.Adam(1e-2, beta_1=0.5)
+    for step in range(5):
+        grad = tf.constant(np.random.default_rng(step).normal(size=(3, 4)).astype("float32"))
+        for optimizer, variable in zip(optimizers, (fused, plain)):
+            optimizer.apply_gradients([(grad, variable)])
+    assert not np.allclose(fused.numpy(), start)
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-5, atol=1e-7)

@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="R1 penalty: the discriminator's loss adds G/2 times the squared gradient of its "
         "output on real images (Mescheder et al., 2018; e.g. 1; default: 0, off)",
     )
+    p.add_argument(
+        "--r1-every",
+        type=int,
+        metavar="N",
+        help="lazy R1: the penalty on every Nth step only, N times as strong (StyleGAN2; e.g. 16; "
+        "default: 1, every step)",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default: {d.seed})")
     p.add_argument(
         "--conditional",

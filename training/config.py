@@ -39,6 +39,7 @@ class TrainConfig:
     # the first stage starts at epoch 1. Empty: one stage, the fields above throughout.
     stages: tuple[dict, ...] = ()
     prior: bool = False  # at the end, fit a noise prior to the generator (training.prior)
+    r1_every: int = 1  # lazy R1: the penalty on every Nth step only, times N (StyleGAN2)
 
     def validate(self) -> None:
         """ValueError naming the first unusable value by its dcgan-train flag."""
@@ -63,6 +64,8 @@ class TrainConfig:
             raise ValueError("--r1-gamma must be in [0, 1000] (0 is off)")
         if self.prior and self.conditional:
             raise ValueError("a conditional model draws the digit asked for: it takes no prior")
+        if self.r1_every < 1:
+            raise ValueError("--r1-every must be at least 1")
         self._validate_stages()
 
     def _validate_stages(self) -> None:
@@ -149,6 +152,7 @@ class Segment:
 # What a stage may change: the step's settings. Not the data, the networks or the run's length.
 STAGE_FIELDS = frozenset(
     {"batch_size", "learning_rate", "beta_1", "label_smoothing", "ema_decay", "top_k", "r1_gamma"}
+    | {"r1_every"}
 )
 
 

@@ -51,6 +51,30 @@ def _digit_ce(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(logits, tf.float32))
 
 
+class FusedAdam(keras.optimizers.Adam):
+    """Keras's Adam, each variable's update one ResourceApplyAdam kernel (the same formula, with
+    the same slots, so checkpoints are interchangeable) instead of about a dozen ops, each a pass
+    over the variable."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        index = self._get_variable_index(variable)
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=self._momentums[index].value.handle,
+            v=self._velocities[index].value.handle,
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+        )
+
+
 class GAN:
     """G and D with one Adam each; `train_step` runs one distributed step on a batch."""
 
@@ -62,8 +86,8 @@ class GAN:
             self.generator, self.discriminator = make_pair(
                 config.conditional, config.noise_dim, dtype
             )
-            self.g_opt = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
-            self.d_opt = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+            self.g_opt = FusedAdam(config.learning_rate, beta_1=config.beta_1)
+            self.d_opt = FusedAdam(config.learning_rate, beta_1=config.beta_1)
             # Built now, not on the first step, so a checkpoint can restore their slots.
             self.g_opt.build(self.generator.trainable_variables)
             self.d_opt.build(self.discriminator.trainable_variables)
@@ -98,11 +122,21 @@ class GAN:
 
     def train_step(self, images, labels) -> tuple[float, float]:
         """One step on a (distributed) batch; returns the mean G and D losses."""
-        g_loss, d_loss = self._step(images, labels)
+        g_loss, d_loss = self._step(images, labels, self._r1_gamma_now())
         return float(g_loss), float(d_loss)
 
-    def _distributed_step(self, images, labels):
-        g_loss, d_loss = self.strategy.run(self._replica_step, args=(images, labels))
+    def _r1_gamma_now(self) -> float:
+        """Lazy R1 (StyleGAN2's): the penalty on every Nth step only, N times as strong, so it
+        costs 1/N as much for about the same pull; 0 on the other steps (a second trace)."""
+        cfg = self.config
+        if not cfg.r1_gamma or int(self.g_opt.iterations) % cfg.r1_every:
+            return 0.0
+        return cfg.r1_gamma * cfg.r1_every
+
+    def _distributed_step(self, images, labels, r1_gamma):
+        g_loss, d_loss = self.strategy.run(
+            self._replica_step, args=(images, labels), kwargs={"r1_gamma": r1_gamma}
+        )
         reduce = tf.distribute.ReduceOp.SUM
         if self.ema_generator is not None:
             self._update_ema()
@@ -111,7 +145,7 @@ class GAN:
             self.strategy.reduce(reduce, d_loss, axis=None),
         )
 
-    def _replica_step(self, images, labels):
+    def _replica_step(self, images, labels, r1_gamma=0.0):
         cfg = self.config
         batch = tf.shape(images)[0]
         # Stateless noise keyed by (seed, step, replica): a resumed run draws what it would have.
@@ -123,7 +157,7 @@ class GAN:
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self._inputs(noise, labels), training=True)
             fake_in = [fake, labels] if cfg.conditional else fake
-            real_logits, r1 = self._real_logits(images, real_in)
+            real_logits, r1 = self._real_logits(images, real_in, r1_gamma)
             fake_logits = self.discriminator(fake_in, training=True)
             if cfg.conditional:  # D also names the digit: learnt on real images, G is scored on it
                 (real_logits, real_digits), (fake_logits, fake_digits) = real_logits, fake_logits
@@ -147,12 +181,12 @@ class GAN:
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         return g_loss, d_loss
 
-    def _real_logits(self, images, real_in):
+    def _real_logits(self, images, real_in, r1_gamma: float):
         """D's output on the real batch, and the per-example R1 penalty (0 when off): gamma/2
         |grad_x D(x)|^2 keeps D flat on the data, so G is not pushed past it (Mescheder et al.,
         "Which Training Methods for GANs do actually Converge?", 2018). Called under D's tape,
         which then differentiates the gradient too."""
-        if not self.config.r1_gamma:
+        if not r1_gamma:
             return self.discriminator(real_in, training=True), 0.0
         with tf.GradientTape() as tape:
             tape.watch(images)
@@ -160,7 +194,7 @@ class GAN:
             score = real_logits[0] if self.config.conditional else real_logits
             total = tf.reduce_sum(tf.cast(score, tf.float32))
         grads = tape.gradient(total, images)
-        r1 = 0.5 * self.config.r1_gamma * tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
+        r1 = 0.5 * r1_gamma * tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
         return real_logits, r1
 
     def _top_k_loss(self, g_per_example: tf.Tensor, replicas: int) -> tf.Tensor:

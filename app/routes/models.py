@@ -45,8 +45,10 @@ async def get_model(name: Name, registry: RegistryDep) -> dict:
 
 @router.get(
     "/{name}/{version}/download",
+    operation_id="downloadModelVersion",
+    summary="Download a model version",
     response_class=StreamingResponse,
-    responses=NOT_FOUND
+    responses=errors(NOT_FOUND | INVALID)
     | {
         200: {
             "content": {"application/gzip": {}},

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.deps import RegistryDep, SettingsDep, resolve_model
+from app.errors import INVALID, errors
 from app.generation import noise_for
 from app.registry import ModelVersion
 from app.routes.generate import DigitQuery, DigitsQuery, NQuery, SeedQuery
@@ -45,13 +46,12 @@ def request_inputs(
 
 @router.get(
     "/noise",
+    operation_id="getNoise",
+    summary="The noise behind an image",
     response_model=Noise,
     response_model_exclude_none=True,
-    responses={
-        200: {"content": {NPY: {}}, "description": "JSON, or the noise as .npy (`format=npy`)."},
-        404: {"description": "Unknown model or version."},
-        422: {"description": "A parameter is out of range or malformed."},
-    },
+    responses=errors({404: "Unknown model or version."} | INVALID)
+    | {200: {"content": {NPY: {}}, "description": "JSON, or the noise as .npy (`format=npy`)."}},
 )
 async def noise(
     registry: RegistryDep,
