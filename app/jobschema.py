@@ -96,6 +96,9 @@ class JobParams(BaseModel):
         description="R1 penalty: D's loss adds gamma/2 times its squared input gradient on "
         "real images, e.g. 0.1 (0: off).",
     )
+    r1_every: int | None = Field(
+        None, ge=1, le=1000, description="Lazy R1: the penalty every Nth step, N times as strong."
+    )
     conditional: StrictBool = Field(False, description="Train G(noise, digit).")
     mixed_precision: Literal["float32", "bfloat16", "auto"] | None = Field(
         None, description="auto: bfloat16 where the CPU has AMX or AVX512-BF16."

@@ -26,6 +26,7 @@ def test_every_job_parameter_is_a_training_cli_flag(tmp_path):
         lr_decay_epochs=1,
         top_k=0.5,
         r1_gamma=0.2,
+        r1_every=4,
     )
     paths = JobPaths(tmp_path)
     command = trainer_command(params, paths, tmp_path / "models")
