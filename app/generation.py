@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.generator import Generator
+
 
 def noise_for(seed: int, n: int, noise_dim: int) -> np.ndarray:
     """Row i depends only on (seed, i): NumPy's PCG64 stream, read row by row."""
@@ -29,3 +31,11 @@ def slerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
         return ((1 - t) * a64 + t * b64).astype(np.float32)
     s = np.sin(omega)
     return (np.sin((1 - t) * omega) / s * a64 + np.sin(t * omega) / s * b64).astype(np.float32)
+
+
+def walk(generator: Generator, seed_a: int, seed_b: int, steps: int) -> np.ndarray:
+    """The latent codes of a walk from seed A's first image to seed B's, ends included: the
+    codes the generator draws those images from, so the ends are those very images."""
+    ends = [noise_for(seed, 1, generator.noise_dim) for seed in (seed_a, seed_b)]
+    a, b = generator.latent(np.concatenate(ends))
+    return slerp(a, b, steps)

@@ -6,8 +6,9 @@ differs from three 1-row calls in every row by ~2e-6, and on another CPU the las
 32-row calls did), and about one image in 2,000 then changes by a grey level. Which shapes are
 safe depends on the CPU and the TensorFlow build, so it is measured when the model loads: the
 self-test computes random rows one by one, then in calls of each candidate size, and keeps the
-sizes whose every row matches bit for bit. Requests are then served in calls of those sizes
-(padded where that is cheaper); with none but 1, every image is computed in a call of its own.
+sizes whose every row (and, of an export called as two halves, every latent code) matches bit
+for bit. Requests are then served in calls of those sizes (padded where that is cheaper:
+app/calls.py); with none but 1, every image is computed in a call of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.graphs import constant_weights
+from app.calls import candidate_sizes, in_calls, plan_calls
+from app.graphs import served_calls
 
 log = logging.getLogger("app")
 Precision = Literal["float32", "bfloat16"]
@@ -120,25 +122,28 @@ def to_pixels(images: np.ndarray) -> np.ndarray:
 
 
 class Generator:
-    """noise [N, D] (+ labels [N]) -> uint8 pixels [N, 28, 28], in calls of verified sizes."""
+    """noise [N, D] (+ labels [N]) -> uint8 pixels [N, 28, 28], in calls of verified sizes.
 
-    def __init__(self, ref: str, saved_model, conditional: bool, noise_dim: int, options: Options):
-        import tensorflow as tf
+    An export with latent signatures (a fitted prior) is called as its two halves, noise ->
+    latent codes -> images, so that a walk between codes (`from_latent`) is drawn by the very
+    graph that draws every image; any other export's latent codes are its noise."""
 
+    def __init__(
+        self,
+        ref: str,
+        saved_model,
+        conditional: bool,
+        noise_dim: int,
+        options: Options,
+        latent_signatures: bool = False,
+    ):
         self.ref = ref  # name@version, for logs and metrics
         self._saved_model = saved_model  # owns the variables, read where they were not folded
         self.conditional, self.noise_dim, self.options = conditional, noise_dim, options
-        signature, self.weights, self.graph = constant_weights(
-            saved_model.signatures["serving_default"]
-        )
-        specs = [tf.TensorSpec([None, noise_dim]), tf.TensorSpec([None], tf.int32)]
-
-        def call(noise, labels):
-            inputs = {"noise": noise} | ({"labels": labels} if conditional else {})
-            return signature(**inputs)["images"]
-
-        # A concrete function: a call skips tf.function's argument binding (~0.2 ms a call).
-        self._batched = tf.function(call, input_signature=specs).get_concrete_function()
+        self.latent_signatures = latent_signatures
+        calls = served_calls(saved_model.signatures, conditional, noise_dim, latent_signatures)
+        self._batched, self._latent, self.weights, self.graph = calls
+        self.from_latent = FromLatent(self)
         self.sizes: tuple[int, ...] = ()  # verified call sizes; () means per-image
         self._plan: list[tuple[int, ...]] = []
         self._cost: list[float] = []  # seconds the plan for n rows is expected to take
@@ -150,33 +155,34 @@ class Generator:
         return "batched" if any(size > 1 for size in self.sizes) else "per-image"
 
     def self_test(self) -> None:
-        """Find the call sizes whose rows equal the same rows computed alone; raises NotExact."""
+        """Find the call sizes whose rows (latent codes and images) equal the same rows computed
+        alone; raises NotExact."""
         started = time.perf_counter()
         rows = max(SELF_TEST_MIN_ROWS, self.options.max_rows)
         rng = np.random.default_rng(0)
         noise = rng.standard_normal((rows, self.noise_dim)).astype(np.float32)
         labels = (np.arange(rows) % 10).astype(np.int32)
         t = time.perf_counter()
-        alone = self.alone(noise, labels)
+        codes, alone = self._alone(noise, labels)
         self._seconds_alone = (time.perf_counter() - t) / rows
-        again = self.alone(noise[:16], labels[:16])
-        if not np.array_equal(alone[:16], again):
+        if not np.array_equal(alone[:16], self.alone(noise[:16], labels[:16])):
             raise NotExact("images computed alone differ between two calls")
         seconds: dict[int, float] = {}
-        candidates = [] if self.options.mode == "per-image" else _candidate_sizes(rows)
+        candidates = [] if self.options.mode == "per-image" else candidate_sizes(rows)
         for size in (s for s in candidates if s <= self.options.max_rows):
             times, outputs = [], []
             for start in range(0, rows - rows % size, size):
                 t = time.perf_counter()
-                outputs.append(
-                    self._batched(noise[start : start + size], labels[start : start + size]).numpy()
-                )
+                chunk = self._codes(noise[start : start + size])
+                outputs.append((chunk, self._render(chunk, labels[start : start + size])))
                 times.append(time.perf_counter() - t)
-            exact = np.array_equal(np.concatenate(outputs), alone[: len(outputs) * size])
+            done = len(outputs) * size
+            exact = np.array_equal(np.concatenate([c for c, _ in outputs]), codes[:done])
+            exact &= np.array_equal(np.concatenate([i for _, i in outputs]), alone[:done])
             if exact or self.options.mode == "batched":
                 seconds[size] = float(np.median(times))
         self.sizes = tuple(sorted(seconds))
-        self._plan, self._cost = _plan_calls(seconds, self.options.max_rows)
+        self._plan, self._cost = plan_calls(seconds, self.options.max_rows)
         self.self_test_seconds = time.perf_counter() - started
 
     def estimate(self, n: int) -> float:
@@ -192,30 +198,35 @@ class Generator:
 
     def images(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """The float images [N, 28, 28, 1] in [-1, 1] that the pixels are rounded from."""
-        n = len(noise)
-        labels = np.zeros(n, np.int32) if labels is None else labels.astype(np.int32)
-        if not self.sizes:
-            return self.alone(noise, labels)
-        most = len(self._plan) - 1  # more rows than the plan covers: its largest call, repeated
-        calls = [most] * (n // most) + list(self._plan[n % most]) if n > most else self._plan[n]
-        parts, start = [], 0
-        for size in calls:
-            chunk_noise, chunk_labels = noise[start : start + size], labels[start : start + size]
-            if len(chunk_noise) < size:  # the last call padded to a verified size
-                pad = size - len(chunk_noise)
-                chunk_noise = np.concatenate(
-                    [chunk_noise, np.zeros((pad, self.noise_dim), np.float32)]
-                )
-                chunk_labels = np.concatenate([chunk_labels, np.zeros(pad, np.int32)])
-            parts.append(self._batched(chunk_noise, chunk_labels).numpy())
-            start += size
-        return np.concatenate(parts)[:n]
+        return self._in_calls(lambda x, y: self._render(self._codes(x), y), noise, labels)
+
+    def latent(self, noise: np.ndarray) -> np.ndarray:
+        """The latent codes [N, D] these noise rows are drawn from, as `images` computes them."""
+        return self._in_calls(lambda x, _: self._codes(x), noise, None)
+
+    def render(self, codes: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """The float images of latent codes (what `latent` returns, or points between them)."""
+        return self._in_calls(self._render, codes, labels)
 
     def alone(self, noise: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """The float images, each computed in a call of its own (the same graph as batches, so
+        """The float images, each computed in calls of its own (the same graphs as batches, so
         that they compare: a graph loop may optimize differently, e.g. fuse fewer ops)."""
-        calls = [self._batched(noise[i : i + 1], labels[i : i + 1]) for i in range(len(noise))]
-        return np.concatenate([images.numpy() for images in calls])
+        return self._alone(noise, labels)[1]
+
+    def _alone(self, noise: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        codes = np.concatenate([self._codes(noise[i : i + 1]) for i in range(len(noise))])
+        images = [self._render(codes[i : i + 1], labels[i : i + 1]) for i in range(len(noise))]
+        return codes, np.concatenate(images)
+
+    def _codes(self, noise: np.ndarray) -> np.ndarray:
+        return noise if self._latent is None else self._latent(noise).numpy()
+
+    def _render(self, codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return self._batched(codes, labels).numpy()
+
+    def _in_calls(self, call, rows: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        labels = np.zeros(len(rows), np.int32) if labels is None else labels.astype(np.int32)
+        return in_calls(call, rows, labels, self._plan)
 
     def describe(self) -> dict:
         return {
@@ -225,25 +236,17 @@ class Generator:
             "precision": self.options.precision,
             "weights": self.weights,
             "graph": self.graph,
+            "walks": "latent codes" if self.latent_signatures else "noise",
             "self_test_seconds": round(self.self_test_seconds, 2),
         }
 
 
-def _candidate_sizes(max_rows: int) -> list[int]:
-    """Powers of two up to max_rows, and max_rows itself."""
-    sizes = [1 << k for k in range(max_rows.bit_length()) if 1 << k <= max_rows]
-    return sorted(set(sizes) | {max_rows})
+class FromLatent:
+    """A generator fed latent codes instead of noise (what a walk between codes renders), for
+    the batcher: its calls of verified sizes, and the images' pixels."""
 
+    def __init__(self, generator: Generator):
+        self.ref, self.estimate, self._generator = generator.ref, generator.estimate, generator
 
-def _plan_calls(seconds: dict[int, float], max_rows: int) -> tuple[list[tuple[int, ...]], list]:
-    """plan[n]: the call sizes that give n rows soonest (by the self-test's timings), the last
-    call padded when that is cheaper than splitting it; and cost[n], their expected seconds."""
-    if not seconds:
-        return [], []
-    cost, plan = [0.0] + [np.inf] * max_rows, [()] + [()] * max_rows
-    for n in range(1, max_rows + 1):
-        for size, t in seconds.items():
-            rest = max(n - size, 0)
-            if t + cost[rest] < cost[n]:
-                cost[n], plan[n] = t + cost[rest], (size, *plan[rest])
-    return plan, cost
+    def __call__(self, codes: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        return to_pixels(self._generator.render(codes, labels))

@@ -28,6 +28,34 @@ import numpy as np
 from app.rewrites import REWRITES, function
 
 log = logging.getLogger("app")
+# An export with a fitted prior has these beside serving_default, which is the second applied to
+# the first (model.json: signature.latent_signatures; training/export.py writes them)
+LATENT_SIGNATURES = NOISE_TO_LATENT, LATENT_TO_IMAGES = "noise_to_latent", "latent_to_images"
+
+
+def served_calls(signatures, conditional: bool, noise_dim: int, latent: bool) -> tuple:
+    """What a generator calls, as concrete functions (a call skips tf.function's argument
+    binding, ~0.2 ms): (rows [N, D], labels [N]) -> images, where the rows are noise, or latent
+    codes when `latent`; then noise -> latent codes (None: the codes are the noise); then how
+    the images' graph holds its weights and which rewrites it got (`constant_weights`)."""
+    import tensorflow as tf
+
+    images, weights, graph = constant_weights(
+        signatures[LATENT_TO_IMAGES if latent else "serving_default"]
+    )
+    rows = "latent" if latent else "noise"
+    specs = [tf.TensorSpec([None, noise_dim]), tf.TensorSpec([None], tf.int32)]
+
+    def call(inputs, labels):
+        inputs = {rows: inputs} | ({"labels": labels} if conditional else {})
+        return images(**inputs)["images"]
+
+    batched = tf.function(call, input_signature=specs).get_concrete_function()
+    if not latent:
+        return batched, None, weights, graph
+    draw, *_ = constant_weights(signatures[NOISE_TO_LATENT], rewrite=False)
+    to_latent = tf.function(lambda noise: draw(noise=noise)["latent"], input_signature=specs[:1])
+    return batched, to_latent.get_concrete_function(), weights, graph
 
 
 def constant_weights(signature, rewrite: bool = True) -> tuple[Callable, str, str]:
@@ -48,6 +76,7 @@ def constant_weights(signature, rewrite: bool = True) -> tuple[Callable, str, st
         log.warning("weights kept as variables: %s: %s", type(exc).__name__, exc)
         return signature, "variables", "exported"
     names = [tensor.name.split(":")[0] for tensor in frozen.inputs]  # "noise:0" -> "noise"
+    output = next(iter(signature.structured_outputs))  # "images"; "latent" of noise_to_latent
     if sorted(names) != sorted(signature.structured_input_signature[1]) or len(frozen.outputs) != 1:
         log.warning("weights kept as variables: the folded graph's inputs are %s", names)
         return signature, "variables", "exported"
@@ -56,7 +85,7 @@ def constant_weights(signature, rewrite: bool = True) -> tuple[Callable, str, st
         frozen, graph = rewritten(frozen)
 
     def call(**inputs):
-        return {"images": frozen(*[inputs[name] for name in names])[0]}
+        return {output: frozen(*[inputs[name] for name in names])[0]}
 
     return call, "constants", graph
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from app.generator import Generator, NotExact, Options, fingerprint
+from app.graphs import LATENT_SIGNATURES
 from app.modelsdir import saved_model_dir
 
 log = logging.getLogger("app")
@@ -113,7 +114,15 @@ def load_version(
         expected = {"noise", "labels"} if model.conditional else {"noise"}
         if set(inputs) != expected or inputs["noise"].shape[-1] != model.noise_dim:
             raise ValueError(f"signature takes {sorted(inputs)}, expected {sorted(expected)}")
-        generator = Generator(model.ref, saved_model, model.conditional, model.noise_dim, options)
+        latent = bool(model.info.get("signature", {}).get("latent_signatures"))
+        missing = (
+            [s for s in LATENT_SIGNATURES if s not in saved_model.signatures] if latent else []
+        )
+        if missing:
+            raise ValueError(f"model.json declares signatures the SavedModel lacks: {missing}")
+        generator = Generator(
+            model.ref, saved_model, model.conditional, model.noise_dim, options, latent
+        )
         pixels = generator(np.zeros((1, model.noise_dim), np.float32), np.zeros(1, np.int32))
         if pixels.shape != (1, 28, 28):
             raise ValueError(f"generator returns {pixels.shape[1:]}, expected 28x28 images")

@@ -29,6 +29,7 @@ class ImageSpec:
     # Encoding up to 16 tiles takes well under a millisecond: cheaper on the event loop than
     # the hop to a worker thread (n=1 at concurrency 8: ~0.5 ms less CPU a request, measured).
     small: bool = False
+    latent: bool = False  # noise() gives latent codes (Generator.latent's), not noise
 
 
 class ClientGone(Exception):
@@ -63,7 +64,9 @@ class Renderer:
         (self.metrics.cache_misses if body is None else self.metrics.cache_hits).inc()
         if body is not None:
             return body
-        work = self.batcher.generate(spec.version.generator, spec.noise(), spec.labels)
+        generator = spec.version.generator
+        generator = generator.from_latent if spec.latent else generator
+        work = self.batcher.generate(generator, spec.noise(), spec.labels)
         pixels = await work if gone is None else await _unless(work, gone())
         if spec.small:
             body = spec.encode(pixels)

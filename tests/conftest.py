@@ -56,8 +56,9 @@ def read_events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def export_tiny(base: Path, conditional: bool, seed: int) -> Path:
-    """An untrained generator of the real architecture, exported as the trainer would."""
+def export_tiny(base: Path, conditional: bool, seed: int, prior=None, **kwargs) -> Path:
+    """An untrained generator of the real architecture, exported as the trainer would (with
+    `prior`: as training.prior would)."""
     import keras
 
     from training.config import TrainConfig
@@ -66,7 +67,25 @@ def export_tiny(base: Path, conditional: bool, seed: int) -> Path:
 
     keras.utils.set_random_seed(seed)
     generator, _ = make_pair(conditional)
-    return export_generator(generator, TrainConfig(conditional=conditional), base, {})
+    config = TrainConfig(conditional=conditional)
+    return export_generator(generator, config, base, {}, prior=prior, **kwargs)
+
+
+def spread_prior(noise_dim: int = 100, modes: int = 10):
+    """Narrow Gaussians far apart (a training.latent.Prior): walked through its noise, a
+    generator jumps from mode to mode, as the shipped dcgan@3 jumps from digit to digit."""
+    from training.latent import Prior
+
+    means = 3 * np.random.default_rng(0).standard_normal((modes, noise_dim))
+    return Prior(means, np.stack([0.5 * np.eye(noise_dim)] * modes), np.full(modes, 1 / modes))
+
+
+@pytest.fixture(scope="session")
+def prior_models_dir(tmp_path_factory) -> Path:
+    """prior@1: an export with a fitted prior (spread_prior), and its latent signatures."""
+    root = tmp_path_factory.mktemp("prior-models")
+    export_tiny(root / "prior", conditional=False, seed=1, prior=spread_prior())
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.generator import Generator, NotExact, Options, _plan_calls, fingerprint, to_pixels
+from app.generator import Generator, NotExact, Options, fingerprint, to_pixels
 from app.graphs import constant_weights
 from app.registry import ModelRegistry
 from tests.conftest import QUIET_TF, ROOT
@@ -49,6 +49,26 @@ def test_verified_call_sizes_give_every_row_as_computed_alone(models_dir, name):
     # whatever the plan (sizes, padding, more rows than it covers), the images alone's pixels
     for n in (1, 3, 5, 17, 64, 150):
         np.testing.assert_array_equal(generator(noise[:n], labels[:n]), to_pixels(alone[:n]))
+
+
+def test_a_prior_export_is_drawn_as_its_two_halves_in_verified_calls(prior_models_dir):
+    """noise -> latent codes -> images: whatever the plan, a request's codes and images are
+    its rows' alone, the codes are the export's draws and the images its images."""
+    generator = load(prior_models_dir, "prior")
+    assert generator.describe()["walks"] == "latent codes" and generator.mode == "batched"
+    noise = np.random.default_rng(12).standard_normal((150, 100)).astype(np.float32)
+    codes, alone = generator._alone(noise, np.zeros(150, np.int32))
+    for n in (1, 3, 17, 64, 150):
+        np.testing.assert_array_equal(generator.latent(noise[:n]), codes[:n])
+        np.testing.assert_array_equal(generator.render(codes[:n]), alone[:n])
+        np.testing.assert_array_equal(generator.images(noise[:n]), alone[:n])
+        np.testing.assert_array_equal(generator.from_latent(codes[:n]), to_pixels(alone[:n]))
+    signatures = tf.saved_model.load(str(prior_models_dir / "prior" / "1")).signatures
+    drawn = signatures["noise_to_latent"](noise=tf.constant(noise[:8]))["latent"].numpy()
+    np.testing.assert_array_equal(codes[:8], drawn)
+    assert np.abs(codes[:8] - noise[:8]).max() > 1  # the prior moved them
+    want = signatures["serving_default"](noise=tf.constant(noise[:8]))["images"].numpy()
+    np.testing.assert_allclose(alone[:8], want, atol=1e-4)  # the rewritten graph's sums
 
 
 @pytest.mark.parametrize("name", ["dcgan", "cdcgan"])
@@ -94,15 +114,6 @@ def test_per_image_mode_is_the_fallback_and_selectable(models_dir):
     assert batched.describe()["exact"] is False
     noise = np.random.default_rng(3).standard_normal((5, 100)).astype(np.float32)
     assert generator(noise, np.arange(5)).shape == (5, 28, 28)
-
-
-def test_plan_pads_the_last_call_when_that_is_cheaper():
-    seconds = {2: 1.0, 4: 1.2, 8: 2.0}
-    plan, cost = _plan_calls(seconds, 16)
-    assert plan[3] == (4,) and plan[8] == (8,) and plan[16] == (8, 8)
-    assert plan[10] in ((8, 2), (2, 8))
-    assert all(sum(calls) >= n for n, calls in enumerate(plan))
-    assert cost[3] == 1.2 and cost[16] == 4.0
 
 
 class Noisy(tf.Module):

@@ -1,5 +1,6 @@
 """Loading one export: both folder layouts, and answers without server paths."""
 
+import json
 import logging
 import shutil
 
@@ -29,3 +30,17 @@ def test_paths_are_reduced_to_their_last_part():
         == "…/mnist.npz and keras.datasets.mnist"
     )
     assert redact("3/4 of 10.5/2") == "3/4 of 10.5/2"  # not paths
+
+
+def test_latent_signatures_declared_but_missing_fail_the_load_saying_which(models_dir, tmp_path):
+    folder = tmp_path / "dcgan" / "1"
+    shutil.copytree(models_dir / "dcgan" / "1", folder)
+    info = json.loads((folder / "model.json").read_text())
+    info["signature"]["latent_signatures"] = {"noise_to_latent": {}, "latent_to_images": {}}
+    (folder / "model.json").write_text(json.dumps(info))
+    model = load_version("dcgan", 1, folder, Options(max_rows=16))
+    assert model.status == "failed"
+    assert model.error == (
+        "ValueError: model.json declares signatures the SavedModel lacks: "
+        "['noise_to_latent', 'latent_to_images']"
+    )

@@ -1,16 +1,17 @@
 """python -m training.prior: one Gaussian per digit, fitted where the generator draws it."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import export_tiny
+from tests.conftest import export_tiny, spread_prior
 from training.config import TrainConfig
 from training.export import export_generator
 from training.latent import mixture_latent
 from training.models import make_pair
 from training.prior import SURE, fit_prior, main
-from training.reexport import main as reexport
 
 
 def label_by_first_coordinate(codes: np.ndarray) -> np.ndarray:
@@ -53,8 +54,30 @@ def test_an_export_with_a_prior_serves_the_generator_on_its_draws(tmp_path):
     drawn = mixture_latent(noise, *prior.arrays())
     np.testing.assert_array_equal(images, generator(drawn, training=False).numpy())
     assert np.abs(images - generator(noise, training=False).numpy()).max() > 0.01
-    # its draws were fitted to these weights: another export of them would need a new fit
-    assert reexport([str(version)]) == 2
+
+
+def test_a_prior_export_has_its_two_halves_as_signatures_and_says_so(tmp_path):
+    """noise_to_latent then latent_to_images is serving_default to the bit; without a prior,
+    there is nothing to split."""
+    version = export_tiny(tmp_path / "dcgan", conditional=False, seed=1, prior=spread_prior())
+    signatures = tf.saved_model.load(str(version)).signatures
+    noise = tf.constant(np.random.default_rng(1).standard_normal((8, 100)).astype(np.float32))
+    codes = signatures["noise_to_latent"](noise=noise)["latent"]
+    np.testing.assert_array_equal(
+        signatures["latent_to_images"](latent=codes)["images"].numpy(),
+        signatures["serving_default"](noise=noise)["images"].numpy(),
+    )
+    declared = json.loads((version / "model.json").read_text())["signature"]
+    assert declared["latent_signatures"] == {
+        "noise_to_latent": {"inputs": {"noise": [None, 100]}, "outputs": {"latent": [None, 100]}},
+        "latent_to_images": {
+            "inputs": {"latent": [None, 100]},
+            "outputs": {"images": [None, 28, 28, 1]},
+        },
+    }
+    plain = export_tiny(tmp_path / "plain", conditional=False, seed=1)
+    assert set(tf.saved_model.load(str(plain)).signatures) == {"serving_default"}
+    assert "latent_signatures" not in json.loads((plain / "model.json").read_text())["signature"]
 
 
 @pytest.mark.slow

@@ -5,10 +5,11 @@ import json
 import numpy as np
 import tensorflow as tf
 
+from tests.conftest import export_tiny, spread_prior
 from training.config import TrainConfig
 from training.export import export_generator
 from training.models import make_pair
-from training.reexport import main
+from training.reexport import load_prior, main
 
 
 def images(version_dir, conditional: bool) -> np.ndarray:
@@ -79,3 +80,29 @@ def test_not_an_export_is_one_line_and_status_2(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no model.json (expected models/NAME/VERSION)" in err and err.count("\n") == 1
+
+
+def test_a_prior_export_again_on_the_same_weights_keeps_prior_signatures_and_metrics(tmp_path):
+    """As the shipped dcgan@3 got its latent signatures: its images to the bit, its prior as
+    stored, its quality numbers (the same images score the same)."""
+    prior = spread_prior()
+    first = export_tiny(tmp_path / "dcgan", False, seed=1, prior=prior, weights="float16")
+    info = json.loads((first / "model.json").read_text())
+    info["metrics"] = {"fid_mnist": 9.0}
+    (first / "model.json").write_text(json.dumps(info))
+    assert main([str(first), "--export-weights", "float16"]) == 0
+    second = tmp_path / "dcgan" / "2"
+    np.testing.assert_array_equal(images(second, False), images(first, False))
+    again = json.loads((second / "model.json").read_text())
+    assert again["metrics"] == {"fid_mnist": 9.0} and again["prior"] == info["prior"]
+    assert "latent_signatures" in again["signature"]
+    for a, b in zip(load_prior(second, again).arrays(), prior.arrays(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_prior_export_is_not_narrowed_to_float16(tmp_path, capsys):
+    version = export_tiny(tmp_path / "dcgan", False, seed=1, prior=spread_prior())
+    assert main([str(version), "--export-weights", "float16"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after the export's log, if logged
+    assert last.startswith("python -m training.reexport: error: its prior was fitted to its")
+    assert sorted(p.name for p in (tmp_path / "dcgan").iterdir()) == ["1"]

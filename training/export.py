@@ -2,7 +2,12 @@
 
 The contract with the service: `serving_default` takes `noise` float32 [N, noise_dim] (and `labels`
 int32 [N] when conditional) and returns `images` float32 [N, 28, 28, 1] in [-1, 1]. The noise is
-standard normal; an export with a fitted prior (training.prior) maps it inside the signature.
+standard normal; an export with a fitted prior (training.prior) maps it inside the signature, and
+has two more signatures, so that a walk can move where the generator's input lives rather than
+through the noise (whose last coordinate jumps from digit to digit): `noise_to_latent` (`noise` ->
+`latent`, the prior's draws) and `latent_to_images` (`latent` (+ `labels`) -> `images`, the
+generator). `serving_default` equals the second applied to the first; `model.json` declares both
+under `signature.latent_signatures`.
 
 Layout, TF Serving's: `models/NAME/VERSION/` is the SavedModel itself (`saved_model.pb`,
 `variables/`, `fingerprint.pb`), so TF Serving can serve `models/NAME` as it is; `model.json`,
@@ -31,6 +36,7 @@ from training.models import generator_for
 from training.samples import grid_image
 
 log = logging.getLogger("training")
+NOISE_TO_LATENT, LATENT_TO_IMAGES = "noise_to_latent", "latent_to_images"
 
 
 class Serving(tf.Module):
@@ -69,10 +75,22 @@ class Serving(tf.Module):
         def conditional_run(noise, labels):
             return images([latent(noise), labels])
 
-        specs = [tf.TensorSpec([None, noise_dim], tf.float32, name="noise")]
-        if conditional:
-            specs.append(tf.TensorSpec([None], tf.int32, name="labels"))
-        self.serve = tf.function(conditional_run if conditional else run, input_signature=specs)
+        labels = [tf.TensorSpec([None], tf.int32, name="labels")] if conditional else []
+        noise = tf.TensorSpec([None, noise_dim], tf.float32, name="noise")
+        serve = conditional_run if conditional else run
+        self.serve = tf.function(serve, input_signature=[noise, *labels])
+        self.latent_signatures = {}
+        if prior:  # serving_default split in two, for walks between the prior's draws
+            codes = tf.TensorSpec([None, noise_dim], tf.float32, name="latent")
+            self.latent_signatures = {
+                NOISE_TO_LATENT: tf.function(
+                    lambda noise: {"latent": latent(noise)}, input_signature=[noise]
+                ),
+                LATENT_TO_IMAGES: tf.function(
+                    (lambda codes, labels: images([codes, labels])) if conditional else images,
+                    input_signature=[codes, *labels],
+                ),
+            }
 
 
 def _stored(variable, weights: str) -> tf.Variable:
@@ -117,7 +135,8 @@ def export_generator(
     shutil.rmtree(tmp, ignore_errors=True)
     copy = float32_copy(generator, config)
     module = Serving(copy, config.conditional, config.noise_dim, weights, prior)
-    tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
+    signatures = {"serving_default": module.serve, **module.latent_signatures}
+    tf.saved_model.save(module, str(tmp), signatures=signatures)
     preview_grid(module.serve, config).save(tmp / "grid.png")
     for path in extra_files:
         if path.exists():
@@ -128,12 +147,7 @@ def export_generator(
         "noise_dim": config.noise_dim,
         "image_shape": list(IMAGE_SHAPE),
         "weights": weights,
-        "signature": {
-            "inputs": {"noise": [None, config.noise_dim]}
-            | ({"labels": [None]} if config.conditional else {}),
-            "outputs": {"images": [None, *IMAGE_SHAPE]},
-            "range": [-1.0, 1.0],
-        },
+        "signature": signature_info(config, bool(prior)),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tensorflow": tf.__version__,
         "training": config.to_dict(),
@@ -168,6 +182,23 @@ def _claim_version(tmp: Path, base: Path, info: dict) -> Path:
                 raise
     log.info("exported %s", base / str(version))
     return base / str(version)
+
+
+def signature_info(config: TrainConfig, latent: bool) -> dict:
+    """model.json's `signature`: serving_default's tensors, and the latent signatures' if any."""
+    noise = {"noise": [None, config.noise_dim]}
+    labels = {"labels": [None]} if config.conditional else {}
+    images = {"images": [None, *IMAGE_SHAPE]}
+    info = {"inputs": noise | labels, "outputs": images, "range": [-1.0, 1.0]}
+    if latent:
+        info["latent_signatures"] = {
+            NOISE_TO_LATENT: {"inputs": noise, "outputs": {"latent": [None, config.noise_dim]}},
+            LATENT_TO_IMAGES: {
+                "inputs": {"latent": [None, config.noise_dim]} | labels,
+                "outputs": images,
+            },
+        }
+    return info
 
 
 def saved_model_dir(version_dir: Path) -> Path:

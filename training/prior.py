@@ -8,8 +8,10 @@ Networks", 2018): about one sample in seven is such a blend. This draws `--sampl
 vectors, has a labeller name the digit of each image, keeps the codes it is sure of (>= 0.9),
 fits each digit's codes with a full-covariance Gaussian and weighs the digits as MNIST's training
 set does. The same generator is exported as the next version with that mixture inside its
-signature, so callers still send standard normal noise. The labeller is a small MLP trained here,
-not the evaluation classifier, so the prior is not fitted to the judge that scores it.
+signature, so callers still send standard normal noise, and with that signature's two halves
+beside it (noise -> the mixture's draws -> images: training/export.py), so that a walk can move
+between draws rather than through the noise. The labeller is a small MLP trained here, not the
+evaluation classifier, so the prior is not fitted to the judge that scores it.
 """
 
 from __future__ import annotations

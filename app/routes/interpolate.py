@@ -5,11 +5,10 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Literal
 
-import numpy as np
 from fastapi import APIRouter, Query, Request, Response
 
 from app.deps import Digits, RegistryDep, RendererDep, SettingsDep, resolve_model
-from app.generation import noise_for, slerp
+from app.generation import walk
 from app.imaging import gif_bytes, grid_png
 from app.rendering import ImageSpec
 from app.routes.images import (
@@ -86,24 +85,25 @@ async def interpolate(
     ] = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    """Walk the latent space from seed A's noise to seed B's by spherical interpolation."""
+    """Walk the latent space from seed A's latent code to seed B's by spherical interpolation."""
     version = await resolve_model(registry, model)
     if digit is None and version.conditional:
         digit = 0
     labels = labels_for_request(version, steps, digit, None)
     scale = scale or (4 if format == "gif" else 1)
-    key = cache_key("interp", version, seed_a, seed_b, steps, labels_key(labels), format, scale)
-
-    def path() -> np.ndarray:
-        a = noise_for(seed_a, 1, version.noise_dim)[0]
-        return slerp(a, noise_for(seed_b, 1, version.noise_dim)[0], steps)
-
+    generator = version.generator
+    # a walk between codes and one through the noise (older code, same export) differ
+    walked = "latent" if generator.latent_signatures else "noise"
+    key = cache_key(
+        "interp", version, walked, seed_a, seed_b, steps, labels_key(labels), format, scale
+    )
     encode = (
         partial(gif_bytes, scale=scale)
         if format == "gif"
         else partial(grid_png, cols=steps, scale=scale)
     )
-    spec = ImageSpec(key, version, path, labels, encode, f"image/{format}")
+    path = partial(walk, generator, seed_a, seed_b, steps)
+    spec = ImageSpec(key, version, path, labels, encode, f"image/{format}", latent=True)
     return await respond(
         request, spec, seed_a, True, renderer, cache_control(True, model, settings), if_none_match
     )
