@@ -587,6 +587,10 @@ def test_activate_and_delete_versions(page, service):
     page.wait_for_selector("tr[data-ref='dcgan@2'] .badge.active")
     assert models_on_server(service)["dcgan"]["active_version"] == 2
 
+    link = page.get_attribute("a[aria-label='Download dcgan@2']", "href")
+    archive = httpx.get(f"{service}{link}")  # the link the page offers is the version's archive
+    assert archive.status_code == 200 and archive.headers["content-type"] == "application/gzip"
+
     questions: list[str] = []
 
     def answer(dialog):

@@ -45,7 +45,13 @@ function versionRow(model, v) {
   if (usable(v)) {
     const href = `?model=${encodeURIComponent(v.ref)}#generate`;
     const link = el("a", { href, "data-model": v.ref, "aria-label": `Generate from ${v.ref}` }, "Generate");
-    actions.append(link, button("Compare", v.ref, () => compareWith(v.ref)));
+    const file = `${v.name}-${v.version}.tar.gz`;
+    const download = el(
+      "a",
+      { href: `/models/${v.name}/${v.version}/download`, download: file, "aria-label": `Download ${v.ref}` },
+      "Download",
+    );
+    actions.append(link, download, button("Compare", v.ref, () => compareWith(v.ref)));
     if (!active) actions.append(button("Activate", v.ref, () => activate(v)));
   }
   actions.append(button("Delete", v.ref, () => remove(v)));
