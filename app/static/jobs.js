@@ -122,10 +122,12 @@ function renderJobs(page) {
   $("jobs-older").disabled = last >= page.total;
 }
 
-// "3/50 epochs · evaluating": the stage when the trainer names one.
+// "3/50 epochs · grow": the stage when the trainer names one. Until the trainer starts, the
+// recipe (which sets the run's length unless the job gives epochs).
 function progressText(progress, p) {
   const epochs = progress.epochs || p.epochs;
-  const text = `${progress.epoch || 0}/${epochs == null ? "?" : epochs} epochs`;
+  if (epochs == null) return `${p.recipe || "default"} recipe, not started`;
+  const text = `${progress.epoch || 0}/${epochs} epochs`;
   return progress.stage ? `${text} · ${progress.stage}` : text;
 }
 
