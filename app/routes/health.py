@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.deps import MetricsDep, RegistryDep
+from app.deps import JobsDep, MetricsDep, RegistryDep
 
 router = APIRouter(tags=["health"])
 
@@ -17,15 +17,21 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "No model is loaded."}})
-async def readyz(registry: RegistryDep) -> JSONResponse:
-    """Ready: at least one model is loaded and servable."""
-    ready = bool(registry.active)
+@router.get(
+    "/readyz",
+    responses={503: {"description": "No model is loaded, or jobs cannot run: `reason` says why."}},
+)
+async def readyz(registry: RegistryDep, jobs: JobsDep) -> JSONResponse:
+    """Ready: a model is loaded and servable, and the job runner and database are up."""
+    reason = None if registry.active else "no model is loaded"
+    reason = reason or await jobs.problem()
     body = {
-        "status": "ready" if ready else "not ready",
+        "status": "not ready" if reason else "ready",
         "models": {name: f"{name}@{v}" for name, v in sorted(registry.active.items())},
     }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    if reason:
+        body["reason"] = reason
+    return JSONResponse(body, status_code=503 if reason else 200)
 
 
 @router.get(
