@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     heartbeat_timeout: float = Field(
         30, gt=0, description="seconds without a runner's heartbeat before its job is recovered"
     )
+    cancel_grace_seconds: float = Field(
+        60,
+        gt=0,
+        description="seconds a stopped job's trainer has to checkpoint and exit after SIGTERM; "
+        "then SIGKILL (the job resumes from its last checkpoint)",
+    )
     keep_succeeded_checkpoints: bool = Field(
         False, description="keep a succeeded job's checkpoints (nothing resumes from them)"
     )

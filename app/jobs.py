@@ -4,30 +4,34 @@ The routes use this façade alone. Jobs and their events live in the job store (
 PostgreSQL shared by replicas); a JobRunner (app/runner.py), in this process or in a
 `dcgan-worker`, claims queued jobs from it and runs their trainers. So every action here is a
 change in the store that any runner sees, and following a job reads the store: a replica that
-does not run the job streams its events as well as one that does.
+does not run the job streams its events as well as one that does. Every method runs its store
+calls on the store's threads: a slow or locked database never holds the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from app.jobschema import FINISHED, RESUMABLE, JobParams, JobState, state_flags
-from app.jobstore import JobStore, QueueFull
+from app.jobstore import DiskFull, JobStore, QueueFull, StoreUnavailable
 from app.loading import redact
-from app.runpaths import JobPaths
+from app.runpaths import JOBS_FOLDER, JobPaths
 
-POLL_SECONDS = 1.0
+log = logging.getLogger("app")
+POLL_SECONDS = 1.0  # how often a follower looks for events written by another process
+PING_SECONDS = 2.0  # how long readiness waits for the database to take a write
 PUBLIC_FIELDS = (
     "id", "state", "params", "created_at", "started_at", "finished_at", "progress",
     "model_version",
-)  # fmt: skip  # how often a follower looks for events written by another process
+)  # fmt: skip
 
-__all__ = ["JobConflict", "Jobs", "NoSuchJob", "QueueFull"]
+__all__ = ["DiskFull", "JobConflict", "Jobs", "NoSuchJob", "QueueFull", "StoreUnavailable"]
 
 
 class NoSuchJob(LookupError):
@@ -42,20 +46,123 @@ class Jobs:
     def __init__(self, store: JobStore, data_dir: Path, max_queued: int):
         self.store, self.data_dir, self.max_queued = store, data_dir, max_queued
         self._tick = asyncio.Event()  # set, and replaced, after every event this process writes
-        self.wake_runner = lambda: None  # set by an in-process JobRunner
+        self._ping: asyncio.Future | None = None
+        self.wake_runner: Callable[[], None] = lambda: None  # set by an in-process JobRunner
+        self.runner_problem: Callable[[], str | None] = lambda: None  # likewise
+        if store.set_aside is not None:
+            self._set_folders_aside(store.set_aside)
 
     def paths(self, job_id: int) -> JobPaths:
         return JobPaths.of(self.data_dir, job_id)
 
+    def _set_folders_aside(self, database: Path) -> None:
+        """A fresh database numbers jobs from 1 again: the old jobs' folders (their checkpoints)
+        go beside the old database, so no new job resumes an old job's run."""
+        folders = self.data_dir / JOBS_FOLDER
+        if folders.exists():
+            moved = folders.with_name(JOBS_FOLDER + database.suffix)
+            folders.rename(moved)
+            log.error("the old jobs' folders moved to %s", moved.name)
+
     # -- reading -------------------------------------------------------------------------------
 
-    def get(self, job_id: int) -> dict:
+    async def get(self, job_id: int) -> dict:
+        return await self.store.call(self._get, job_id)
+
+    async def list(self, limit: int, offset: int) -> tuple[list[dict], int]:
+        return await self.store.call(self._list, limit, offset)
+
+    async def follow(self, job_id: int, after: int) -> AsyncIterator[tuple[int, str, dict]]:
+        """The job's events after id `after`, as they are written, until the job has ended."""
+        while True:
+            tick = self._tick
+            new = await self.store.call(self.store.events_after, job_id, after)
+            for event_id, kind, data in new:
+                yield event_id, kind, data
+                after = event_id
+            if new:
+                continue
+            job = await self.store.call(self.store.get, job_id)
+            if job is None or job["state"] in FINISHED:
+                if not await self.store.call(self.store.events_after, job_id, after):
+                    return
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tick.wait(), POLL_SECONDS)
+
+    async def sample(self, job_id: int, epoch: int) -> Path:
+        return await self.store.call(self._sample, job_id, epoch)
+
+    async def samples(self, job_id: int) -> list[Path]:
+        return await self.store.call(lambda: self.paths(self._get(job_id)["id"]).samples())
+
+    async def problem(self) -> str | None:
+        """Why jobs cannot run now (their runner or the database is down), else None."""
+        problem = self.runner_problem()
+        if problem:
+            return redact(problem)
+        if self._ping is None or self._ping.done():  # one check at a time, however many ask
+            self._ping = asyncio.ensure_future(self.store.call(self.store.ping))
+            self._ping.add_done_callback(lambda ping: ping.cancelled() or ping.exception())
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ping), PING_SECONDS)
+        except TimeoutError:
+            return f"the job database did not take a write within {PING_SECONDS:g} s"
+        except StoreUnavailable as exc:
+            return redact(str(exc))
+        return None
+
+    # -- acting --------------------------------------------------------------------------------
+
+    async def create(self, params: JobParams) -> dict:
+        """Queue a job; raises QueueFull beyond max_queued waiting jobs."""
+        job = await self.store.call(self._create, params)
+        self._written()
+        self.wake_runner()
+        return job
+
+    async def cancel(self, job_id: int) -> dict:
+        job = await self.store.call(self._cancel, job_id)
+        self._written()
+        return job
+
+    async def resume(self, job_id: int) -> dict:
+        job = await self.store.call(self._resume, job_id)
+        self._written()
+        self.wake_runner()
+        return job
+
+    async def delete(self, job_id: int) -> None:
+        """A finished job, its events and its folder (not the model version it exported)."""
+        await self.store.call(self._delete, job_id)
+
+    # -- what runners call ---------------------------------------------------------------------
+
+    async def set_state(
+        self, job_id: int, state: JobState, error: str | None = None, **data
+    ) -> None:
+        await self.store.call(self._set_state, job_id, state, error, **data)
+        self._written()
+
+    async def emit(self, job_id: int, kind: str, data: dict) -> int:
+        event_id = await self.store.call(self._emit, job_id, kind, data)
+        self._written()
+        return event_id
+
+    # -- on the store's threads ----------------------------------------------------------------
+
+    def _written(self) -> None:
+        """Wake this process's followers (on the event loop, after a write)."""
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    def _get(self, job_id: int) -> dict:
         job = self.store.get(job_id)
         if job is None:
             raise NoSuchJob(f"no job {job_id}")
         return self.public(job)
 
-    def list(self, limit: int, offset: int) -> tuple[list[dict], int]:
+    def _list(self, limit: int, offset: int) -> tuple[list[dict], int]:
         jobs, total = self.store.list(limit, offset)
         return [self.public(j) for j in jobs], total
 
@@ -71,58 +178,33 @@ class Jobs:
         shown["error"] = redact(job["error"]) if job["error"] else None
         return shown | self.flags(job["id"], job["state"])
 
-    async def follow(self, job_id: int, after: int) -> AsyncIterator[tuple[int, str, dict]]:
-        """The job's events after id `after`, as they are written, until the job has ended."""
-        while True:
-            tick = self._tick
-            new = self.store.events_after(job_id, after)
-            for event_id, kind, data in new:
-                yield event_id, kind, data
-                after = event_id
-            if new:
-                continue
-            job = self.store.get(job_id)
-            if job is None or job["state"] in FINISHED:
-                if not self.store.events_after(job_id, after):
-                    return
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tick.wait(), POLL_SECONDS)
-
-    def sample(self, job_id: int, epoch: int) -> Path:
-        path = self.paths(self.get(job_id)["id"]).sample(epoch)
+    def _sample(self, job_id: int, epoch: int) -> Path:
+        path = self.paths(self._get(job_id)["id"]).sample(epoch)
         if not path.is_file():
             raise NoSuchJob(f"job {job_id} has no sample for epoch {epoch}")
         return path
 
-    def samples(self, job_id: int) -> list[Path]:
-        return self.paths(self.get(job_id)["id"]).samples()
-
-    # -- acting --------------------------------------------------------------------------------
-
-    def create(self, params: JobParams) -> dict:
-        """Queue a job; raises QueueFull beyond max_queued waiting jobs."""
-        job = self.store.create(params.model_dump(exclude_none=True), self.max_queued)
-        self.emit(
-            job["id"], "state", {"state": JobState.QUEUED, **self.flags(job["id"], JobState.QUEUED)}
+    def _create(self, params: JobParams) -> dict:
+        queued = {"state": JobState.QUEUED, **state_flags(JobState.QUEUED), "time": time.time()}
+        job = self.store.create(
+            params.model_dump(exclude_none=True), self.max_queued, ("state", queued)
         )
-        self.wake_runner()
         return self.public(job)
 
-    def cancel(self, job_id: int) -> dict:
-        job = self.get(job_id)
+    def _cancel(self, job_id: int) -> dict:
+        job = self._get(job_id)
         if job["state"] == JobState.QUEUED:
-            self.set_state(job_id, JobState.CANCELLED)
+            self._set_state(job_id, JobState.CANCELLED)
         elif job["state"] == JobState.RUNNING and self.store.request_cancel(job_id):
-            self.emit(job_id, "cancelling", {})  # the runner stops the trainer, which checkpoints
+            self._emit(job_id, "cancelling", {})  # the runner stops the trainer (see runner.py)
         else:
             raise JobConflict(
                 f"job {job_id} is {job['state']}; only queued or running jobs can be cancelled"
             )
-        return self.get(job_id)
+        return self._get(job_id)
 
-    def resume(self, job_id: int) -> dict:
-        job = self.get(job_id)
+    def _resume(self, job_id: int) -> dict:
+        job = self._get(job_id)
         if job["state"] not in RESUMABLE:
             raise JobConflict(
                 f"job {job_id} is {job['state']}; only "
@@ -130,30 +212,21 @@ class Jobs:
             )
         if not self.paths(job_id).has_checkpoint():
             raise JobConflict(f"job {job_id} has no checkpoint to resume from")
-        self.set_state(job_id, JobState.QUEUED)
-        self.wake_runner()
-        return self.get(job_id)
+        self._set_state(job_id, JobState.QUEUED)
+        return self._get(job_id)
 
-    def delete(self, job_id: int) -> None:
-        """A finished job, its events and its folder (not the model version it exported)."""
-        job = self.get(job_id)
+    def _delete(self, job_id: int) -> None:
+        job = self._get(job_id)
         if job["state"] not in FINISHED:
             raise JobConflict(f"job {job_id} is {job['state']}; cancel it first")
         self.store.delete(job_id)
         shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
 
-    # -- what runners call ---------------------------------------------------------------------
-
-    def set_state(self, job_id: int, state: JobState, error: str | None = None, **data) -> None:
+    def _set_state(self, job_id: int, state: JobState, error: str | None = None, **data) -> None:
         self.store.set_state(job_id, state, error)
         extra = {"error": error} if error else {}
         flags = self.flags(job_id, state)
-        self.emit(job_id, "state", {"state": state, **flags, **extra, **data})
+        self._emit(job_id, "state", {"state": state, **flags, **extra, **data})
 
-    def emit(self, job_id: int, kind: str, data: dict) -> int:
-        event_id = self.store.add_event(
-            job_id, kind, {**data, "time": data.get("time", time.time())}
-        )
-        self._tick.set()
-        self._tick = asyncio.Event()
-        return event_id
+    def _emit(self, job_id: int, kind: str, data: dict) -> int:
+        return self.store.add_event(job_id, kind, {**data, "time": data.get("time", time.time())})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from app.database import Database
+from app.database import Database, DiskFull, StoreUnavailable
 from app.jobschema import ACTIVE, FINISHED, JobState
 
 # Migration N brings the schema from version N-1 to N; {id} is the dialect's id column.
@@ -43,6 +43,7 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
     """,
 ]
+__all__ = ["DiskFull", "JobStore", "QueueFull", "StoreUnavailable"]
 _IN_ACTIVE = "('" + "', '".join(sorted(ACTIVE)) + "')"
 
 
@@ -64,7 +65,10 @@ class JobStore(Database):
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def create(self, params: dict, max_queued: int | None = None) -> dict:
+    def create(
+        self, params: dict, max_queued: int | None = None, event: tuple[str, dict] | None = None
+    ) -> dict:
+        """A queued job, with its first event if given (both or neither: one transaction)."""
         with self._transaction():
             if max_queued is not None:
                 queued = self._one("SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'")["n"]
@@ -76,6 +80,8 @@ class JobStore(Database):
                 JobState.QUEUED,
                 time.time(),
             )
+            if event is not None:
+                self._append(row["id"], *event)
         return self.get(row["id"])
 
     def get(self, job_id: int) -> dict | None:
@@ -197,18 +203,21 @@ class JobStore(Database):
     def add_event(self, job_id: int, type_: str, data: dict) -> int:
         """Append an event; its id is one more than the job's last."""
         with self._transaction():
-            if self.dialect == "postgresql":  # one writer of a job's events at a time
-                self._run("SELECT id FROM jobs WHERE id = ? FOR UPDATE", job_id)
-            next_id = self._one(
-                "SELECT COALESCE(MAX(id), 0) + 1 AS n FROM events WHERE job_id = ?", job_id
-            )["n"]
-            self._run(
-                "INSERT INTO events (job_id, id, type, data) VALUES (?, ?, ?, ?)",
-                job_id,
-                next_id,
-                type_,
-                json.dumps(data),
-            )
+            return self._append(job_id, type_, data)
+
+    def _append(self, job_id: int, type_: str, data: dict) -> int:
+        if self.dialect == "postgresql":  # one writer of a job's events at a time
+            self._run("SELECT id FROM jobs WHERE id = ? FOR UPDATE", job_id)
+        next_id = self._one(
+            "SELECT COALESCE(MAX(id), 0) + 1 AS n FROM events WHERE job_id = ?", job_id
+        )["n"]
+        self._run(
+            "INSERT INTO events (job_id, id, type, data) VALUES (?, ?, ?, ?)",
+            job_id,
+            next_id,
+            type_,
+            json.dumps(data),
+        )
         return next_id
 
     def events_after(

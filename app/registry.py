@@ -21,7 +21,14 @@ from pathlib import Path
 
 from app.generator import Options
 from app.loading import DEFAULT_OPTIONS, ModelVersion, load_version, read_info
-from app.modelsdir import ACTIVE_FILE, discover, read_active, write_active
+from app.modelsdir import (
+    ACTIVE_FILE,
+    discover,
+    read_active,
+    reserve_version,
+    tree_mtime,
+    write_active,
+)
 from app.names import parse_ref
 
 log = logging.getLogger("app")
@@ -57,6 +64,8 @@ class ModelRegistry:
         self.active: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._refreshing = asyncio.Lock()
+        self._changing = asyncio.Lock()  # activate, accept and delete, one at a time
+        self._found_at: dict[str, int] = {}  # ref -> tree_mtime() of its folder when found
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -133,8 +142,10 @@ class ModelRegistry:
                 del self.versions[name]
                 self.active.pop(name, None)
         for (name, version), path in sorted(on_disk.items()):
-            if version not in self.versions.get(name, {}):
+            known = self.versions.get(name, {}).get(version)
+            if known is None or await self._copied_since(known):
                 model = ModelVersion(name, version, path)
+                self._found_at[model.ref] = await asyncio.to_thread(tree_mtime, path)
                 await asyncio.to_thread(read_info, model)
                 self._put(model)
         for name in list(self.versions):
@@ -145,6 +156,16 @@ class ModelRegistry:
             fallback = sorted(self.active)[0]
             log.warning("default model %r is not servable; using %r", self.default, fallback)
             self.default = fallback
+
+    async def _copied_since(self, model: ModelVersion) -> bool:
+        """A failed version whose folder changed since it was found (it was still being copied
+        in): tried again rather than failed until a restart."""
+        if model.status != "failed":
+            return False
+        changed = await asyncio.to_thread(tree_mtime, model.path) != self._found_at.get(model.ref)
+        if changed:
+            log.info("%s changed since it failed to load: trying it again", model.ref)
+        return changed
 
     async def watch(self, seconds: float) -> None:
         """refresh() every `seconds`, for as long as the service runs."""
@@ -195,6 +216,10 @@ class ModelRegistry:
     async def accept(self, name: str, version: int, activate: bool) -> ModelVersion:
         """A new export: load it and, when it is ready, serve it if asked to (or if the name has
         no servable version yet); otherwise pin the name's current version."""
+        async with self._changing:
+            return await self._accept(name, version, activate)
+
+    async def _accept(self, name: str, version: int, activate: bool) -> ModelVersion:
         model = await asyncio.to_thread(
             self.load, name, version, self.models_dir / name / str(version)
         )
@@ -208,6 +233,10 @@ class ModelRegistry:
         return model
 
     async def activate(self, name: str, version: int) -> ModelVersion:
+        async with self._changing:  # a delete of the version waits, so it cannot stay pinned
+            return await self._activate(name, version)
+
+    async def _activate(self, name: str, version: int) -> ModelVersion:
         model = await self.resolve(f"{name}@{version}")
         await asyncio.to_thread(write_active, self.models_dir / name, version)
         self.active[name] = version
@@ -215,7 +244,12 @@ class ModelRegistry:
         return model
 
     async def delete(self, name: str, version: int) -> None:
-        """Unload the version and remove its folder; the name then serves its next version."""
+        """Unload the version and remove its folder; the name then serves its next version. Its
+        number is never exported again (models/NAME/.last-version)."""
+        async with self._changing:
+            await self._delete(name, version)
+
+    async def _delete(self, name: str, version: int) -> None:
         model = self.versions.get(name, {}).get(version)
         if model is None:
             raise UnknownModel(f"model {name!r} has no version {version}")
@@ -226,6 +260,7 @@ class ModelRegistry:
             raise ModelConflict(f"{model.ref} is the default model's last version")
         if read_active(self.models_dir / name) == version:
             (self.models_dir / name / ACTIVE_FILE).unlink(missing_ok=True)
+        await asyncio.to_thread(reserve_version, self.models_dir / name, version)
         await asyncio.to_thread(shutil.rmtree, model.path)
         await self.refresh()
 

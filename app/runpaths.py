@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+JOBS_FOLDER = "jobs"  # DATA_DIR/jobs/<id>
+
 
 @dataclasses.dataclass(frozen=True)
 class JobPaths:
@@ -13,7 +15,7 @@ class JobPaths:
 
     @classmethod
     def of(cls, data_dir: Path, job_id: int) -> JobPaths:
-        return cls(data_dir / "jobs" / str(job_id))
+        return cls(data_dir / JOBS_FOLDER / str(job_id))
 
     @property
     def run(self) -> Path:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import re
 import signal
@@ -16,7 +17,12 @@ from app.jobschema import JobParams
 from app.names import CLASSIFIER
 from app.runpaths import JobPaths
 
+log = logging.getLogger("app")
 TRAINER_NICE = 10  # yield the CPU to /generate
+# Not inherited: a worker pod's TF_CONFIG would make every trainer wait for peers (no job asks
+# for multi-worker training today).
+NOT_INHERITED = ("TF_CONFIG",)
+_DISK_FULL = re.compile(r"No space left on device|\[Errno 28\]")
 # TensorFlow's start-up chatter, not a reason for anything.
 _NOISE = re.compile(r"^(\s*$|[IWE]\d{4} |WARNING: All log messages|To enable the following)")
 
@@ -57,7 +63,8 @@ async def start_trainer(
     """Start the trainer in the job folder, its stderr appended to stderr.log there. It sets its
     own priority and stops (checkpointing) when this process dies: no code runs between fork
     and exec here."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     if mnist_path:
         env["MNIST_PATH"] = str(mnist_path.resolve())
     with open(paths.stderr, "ab") as stderr:
@@ -78,6 +85,19 @@ async def exited_within(proc: asyncio.subprocess.Process, seconds: float) -> boo
         return True
     except TimeoutError:
         return False
+
+
+async def end_trainer(proc: asyncio.subprocess.Process, grace: float) -> None:
+    """SIGTERM (the trainer checkpoints and exits), then SIGKILL if it has not exited `grace`
+    seconds later: a hung or stopped (SIGSTOP) trainer."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+        if not await exited_within(proc, grace):
+            log.warning("trainer %d still runs %g s after SIGTERM: killing it", proc.pid, grace)
+            proc.kill()
+    await proc.wait()
 
 
 def read_new_lines(path: Path, offset: int) -> tuple[int, list[dict]]:
@@ -105,10 +125,17 @@ def exit_reason(status: int, stderr_log: Path, events: list[dict]) -> str:
         return f"trainer killed by {name}{hint}"
     errors = [e["message"] for e in events if e.get("event") == "error" and e.get("message")]
     if errors:
-        return f"trainer exited with status {status}: {errors[-1]}"
+        return f"trainer exited with status {status}: {explain(errors[-1])}"
     try:
         text = stderr_log.read_text(errors="replace")
     except FileNotFoundError:
         text = ""
     lines = [line.strip() for line in text.splitlines() if not _NOISE.match(line)]
-    return f"trainer exited with status {status}: {lines[-1] if lines else 'no output'}"
+    return f"trainer exited with status {status}: {explain(lines[-1]) if lines else 'no output'}"
+
+
+def explain(error: str) -> str:
+    """An error as an operator should read it first: a full disk says so."""
+    if _DISK_FULL.search(error) and "disk is full" not in error:
+        return f"the disk is full ({error})"
+    return error

@@ -1,6 +1,7 @@
 """`dcgan-worker`: runs training jobs from the shared job store, for API replicas started with
 DCGAN_RUN_JOBS=off. Start as many as there are machines to train on: each claims one queued job
-at a time, and a job is never claimed twice."""
+at a time, and a job is never claimed twice. A worker whose job loop dies exits with status 1,
+so that compose or Kubernetes starts it again."""
 
 from __future__ import annotations
 
@@ -15,16 +16,21 @@ import sys
 from app.config import Settings
 from app.generator import generation_options
 from app.jobs import Jobs
-from app.jobstore import JobStore
+from app.jobstore import JobStore, StoreUnavailable
 from app.registry import ModelRegistry
 from app.runner import JobRunner
 
 log = logging.getLogger("app")
 
 
-async def run(settings: Settings, name: str) -> None:
-    """Claim and run jobs until SIGTERM or SIGINT; a running trainer checkpoints first."""
-    store = JobStore(settings.database_url or settings.data_dir / "jobs.db")
+async def run(settings: Settings, name: str) -> int:
+    """Claim and run jobs until SIGTERM or SIGINT (0; a running trainer checkpoints first) or
+    until the job loop dies (1)."""
+    try:
+        store = JobStore(settings.database_url or settings.data_dir / "jobs.db")
+    except StoreUnavailable as exc:
+        log.error("worker %s: %s", name, exc)
+        return 1
     jobs = Jobs(store, settings.data_dir, settings.max_queued_jobs)
     # Exports are loaded once, as the replicas would, to check them, then dropped.
     options = generation_options(
@@ -34,7 +40,7 @@ async def run(settings: Settings, name: str) -> None:
         settings.models_dir, settings.default_model, options, max_idle=0, eager=False
     )
     await registry.refresh()
-    runner = JobRunner(jobs, settings, registry, name, serving=False)
+    runner = JobRunner(jobs, settings, registry, name, serving=False, restart=False)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -42,10 +48,17 @@ async def run(settings: Settings, name: str) -> None:
     log.info(
         "worker %s: taking jobs from %s", name, "PostgreSQL" if settings.database_url else "SQLite"
     )
-    await stop.wait()
-    log.info("worker %s: stopping", name)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopped, runner.task}, return_when=asyncio.FIRST_COMPLETED)
+    status = 0 if stop.is_set() else 1
+    if status:
+        log.error("worker %s: exiting, as %s", name, runner.problem())
+    else:
+        log.info("worker %s: stopping", name)
+    stopped.cancel()
     await runner.stop()
     store.close()
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
-    asyncio.run(run(settings, args.name))
-    return 0
+    return asyncio.run(run(settings, args.name))
 
 
 if __name__ == "__main__":

@@ -241,3 +241,33 @@ def wait_ready(proc: subprocess.Popen, url: str, timeout: float = 90) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError("server not ready in time")
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "1m") -> Iterator[Path]:
+    """A real filesystem of `size` (tmpfs) mounted at `path`, to fill up; skips the test where
+    mounting is not allowed (not root)."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file in `folder` until its disk is full; returns the file."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:  # ENOSPC: full
+        pass
+    finally:
+        os.close(fd)
+    return filler

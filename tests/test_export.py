@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import QUIET_TF, read_events, train_cli
 from training.config import TrainConfig
 from training.evaluate import saved_model_generator
-from training.export import export_generator, saved_model_dir
+from training.export import EXPORT_PREFIX, LAST_VERSION_FILE, export_generator, saved_model_dir
 from training.models import make_pair
 
 # TF Serving's version folder; TensorFlow adds an empty assets/ to some
@@ -160,3 +160,26 @@ def test_training_reads_the_old_layout_too_and_says_so(tmp_path, models_dir, cap
     np.testing.assert_array_equal(generate_old(noise, labels), generate_new(noise, labels))
     with pytest.raises(FileNotFoundError, match="no saved_model.pb"):
         saved_model_dir(tmp_path)
+
+
+def test_a_failed_export_leaves_no_temporary_folder(tmp_path):
+    """On a full disk (a real, small filesystem) and on any other failure."""
+    from tests.conftest import small_disk
+
+    generator, _ = make_pair(False)
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        with pytest.raises(Exception, match="No space left on device"):  # TensorFlow's own error
+            export_generator(generator, TrainConfig(), disk / "mine", {})
+        assert list((disk / "mine").iterdir()) == []  # and the disk has room again
+    with pytest.raises(IsADirectoryError):  # an extra file that is a folder
+        export_generator(generator, TrainConfig(), tmp_path / "other", {}, (tmp_path,))
+    assert not list((tmp_path / "other").glob(f"{EXPORT_PREFIX}*"))
+
+
+def test_an_export_is_numbered_above_the_high_water_mark(tmp_path):
+    base = tmp_path / "mine"
+    base.mkdir()
+    (base / LAST_VERSION_FILE).write_text("6\n")  # versions up to 6 existed once
+    generator, _ = make_pair(False)
+    assert export_generator(generator, TrainConfig(), base, {}).name == "7"
+    assert (base / LAST_VERSION_FILE).read_text() == "7\n"

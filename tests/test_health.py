@@ -33,3 +33,39 @@ def test_openapi_describes_every_parameter_and_image_types(client):
     assert {"image/png", "image/gif"} <= set(interpolate)
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
+
+
+def test_readyz_is_503_with_the_reason_while_the_job_runner_is_down(settings, tmp_path):
+    """A row no runner can read (edited by hand) kills the job loop: /readyz says so until the
+    restarted loop runs again; /healthz and images are unaffected."""
+    import sqlite3
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from app.jobstore import JobStore
+    from app.main import create_app
+
+    JobStore(tmp_path / "jobs.db").close()
+    with sqlite3.connect(tmp_path / "jobs.db") as db:
+        db.execute("INSERT INTO jobs (params, state, created_at) VALUES ('{bad', 'queued', 0)")
+
+    def readiness(client, status: int) -> dict:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            answer = client.get("/readyz")
+            if answer.status_code == status:
+                return answer.json()
+            time.sleep(0.1)
+        raise AssertionError(f"/readyz never {status}: {answer.json()}")
+
+    with TestClient(create_app(settings.model_copy(update={"data_dir": tmp_path}))) as client:
+        down = readiness(client, 503)
+        assert down["status"] == "not ready" and down["models"]["dcgan"] == "dcgan@2"
+        assert down["reason"].startswith("the job runner stopped: JSONDecodeError")
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/generate?n=1&seed=1").status_code == 200
+        with sqlite3.connect(tmp_path / "jobs.db") as db:
+            db.execute("""UPDATE jobs SET params = '{"name": "a"}'""")
+        assert readiness(client, 200) == {"status": "ready", "models": down["models"]}
+        assert client.get("/jobs/1").json()["state"] == "interrupted"  # recovered, then ready

@@ -1,30 +1,37 @@
 """The jobs API against a real uvicorn and real trainer processes (tiny runs). Every test makes
 its own jobs under its own model name, so none depends on another or on their order."""
 
+import contextlib
 import io
 import json
 import os
 import signal
+import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
 from tests.conftest import service_env, start_server, wait_ready
+from tests.test_jobstore import hold_sqlite_lock
 
 pytestmark = pytest.mark.slow
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TINY = {"recipe": "tutorial", "limit": 256, "batch_size": 64, "epochs": 2}
+GRACE = 10  # seconds a stopped trainer has to exit before SIGKILL
 
 
 @pytest.fixture(scope="module")
 def service(models_dir, mnist_path, tmp_path_factory):
     """A server with its own copy of the models folder and its own data folder."""
     root = tmp_path_factory.mktemp("jobs")
-    env = service_env(root, models_dir, mnist_path, TOKEN)
+    env = service_env(root, models_dir, mnist_path, TOKEN) | {
+        "DCGAN_CANCEL_GRACE_SECONDS": str(GRACE)
+    }
     proc, url = start_server(env)
     wait_ready(proc, url)
     running = {"url": url, "env": env, "proc": proc, "root": root}
@@ -262,3 +269,61 @@ def test_parameters_are_bounded(http):
         assert response.status_code == 422, bad
         assert response.json()["detail"][0]["loc"] == ["header", "last-event-id"]
     assert http.get(f"/jobs/{job['id']}/events").status_code == 200
+
+
+def test_a_hung_trainer_is_killed_after_the_grace_period_and_the_job_is_cancelled(http):
+    job = create(http, epochs=50)
+    running = next(e for e in iter_events(http, job["id"]) if e["data"].get("state") == "running")
+    pid = running["data"]["pid"]
+    wait_event(http, job["id"], "checkpoint")
+    os.kill(pid, signal.SIGSTOP)  # it can no longer act on SIGTERM
+    try:
+        asked = time.monotonic()
+        assert http.post(f"/jobs/{job['id']}/cancel", headers=AUTH).status_code == 200
+        done = wait_state(http, job["id"], {"cancelled", "failed"}, timeout=GRACE + 5)
+        took = time.monotonic() - asked
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert done["state"] == "cancelled" and done["resumable"], done
+    assert done["error"] == f"its trainer still ran {GRACE} s after SIGTERM: killed"
+    print(f"\nSIGSTOPped trainer: cancelled {took:.1f} s after the cancel (grace {GRACE} s)")
+
+
+def poll_healthz(url: str, stop: threading.Event, latencies: list[float]) -> None:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        while not stop.is_set():
+            started = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            latencies.append(time.monotonic() - started)
+            stop.wait(0.1)
+
+
+def test_sqlite_locked_12_s_loses_no_job_and_never_stalls_healthz(service, http):
+    """Another process holds jobs.db's write lock for 12 s while one job runs and the next is
+    queued: both end as they would have, and /healthz answers throughout."""
+    first = create(http, epochs=3)
+    second = create(http, epochs=1)
+    wait_event(http, first["id"], "epoch")
+    stop, latencies = threading.Event(), []
+    poller = threading.Thread(target=poll_healthz, args=(service["url"], stop, latencies))
+    poller.start()
+    try:
+        with hold_sqlite_lock(Path(service["env"]["DCGAN_DATA_DIR"]) / "jobs.db", 12) as lock:
+            refused = http.post("/jobs", json={"name": unique_name(), **TINY}, headers=AUTH)
+            ready = http.get("/readyz")
+            assert http.get(f"/jobs/{second['id']}").json()["state"] == "queued"  # reads go on
+            lock.wait()
+    finally:
+        stop.set()
+        poller.join(30)
+    assert refused.status_code == 503 and "database is locked" in refused.json()["detail"]
+    assert ready.status_code == 503 and "job database" in ready.json()["reason"]
+    for job in (first, second):
+        assert wait_state(http, job["id"], {"succeeded", "failed"})["state"] == "succeeded"
+    assert http.get("/readyz").status_code == 200
+    assert len(latencies) > 20 and max(latencies) < 5  # generous: the loop never waited on it
+    print(
+        f"\nSQLite locked 12 s: /healthz x{len(latencies)}, worst {max(latencies) * 1000:.0f} ms; "
+        f"POST /jobs meanwhile {refused.status_code}; both jobs succeeded after the release"
+    )

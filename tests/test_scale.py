@@ -94,11 +94,27 @@ def _unprivileged() -> dict:
 @dataclass
 class Postgres:
     port: int
-    proc: subprocess.Popen
+    command: list[str]
+    as_user: dict
     log: Path
+    proc: subprocess.Popen | None = None
 
     def url(self, database: str) -> str:
         return f"postgresql://dcgan@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        with open(self.log, "a") as out:
+            self.proc = subprocess.Popen(
+                self.command, stdout=out, stderr=subprocess.STDOUT, **self.as_user
+            )
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)  # fast shutdown: clients are disconnected
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 @contextlib.contextmanager
@@ -111,7 +127,7 @@ def postgresql(databases: list[str]) -> Iterator[Postgres]:
     if as_user:
         os.chown(work, as_user["user"], as_user["group"])
     data, log = work / "data", work / "postgres.log"
-    proc = None
+    server = None
     try:
         init = subprocess.run(
             [INITDB, "-D", str(data), "-U", "dcgan", "-A", "trust", "-E", "UTF8"]
@@ -130,18 +146,13 @@ def postgresql(databases: list[str]) -> Iterator[Postgres]:
             "synchronous_commit": "off",
             "full_page_writes": "off",
         }
-        with open(log, "w") as out:
-            proc = subprocess.Popen(
-                [str(Path(INITDB).with_name("postgres")), "-D", str(data), "-p", str(port)]
-                + [a for k, v in settings.items() for a in ("-c", f"{k}={v}")],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                **as_user,
-            )
-        server = Postgres(port, proc, log)
+        command = [str(Path(INITDB).with_name("postgres")), "-D", str(data), "-p", str(port)]
+        command += [a for k, v in settings.items() for a in ("-c", f"{k}={v}")]
+        server = Postgres(port, command, as_user, log)
+        server.start()
 
         def connects():
-            assert proc.poll() is None, f"postgres exited: {log.read_text()}"
+            assert server.proc.poll() is None, f"postgres exited: {log.read_text()}"
             try:
                 return psycopg.connect(server.url("postgres"), autocommit=True, connect_timeout=2)
             except psycopg.OperationalError:
@@ -152,13 +163,8 @@ def postgresql(databases: list[str]) -> Iterator[Postgres]:
                 admin.execute(f"CREATE DATABASE {name}")
         yield server
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGINT)  # fast shutdown: clients are disconnected
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if server is not None and server.proc.poll() is None:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -534,6 +540,47 @@ def test_job_events_stream_live_through_nginx(cluster, proxy):
         f"{last_written - live[1]['received']:.1f} s before the last event was written; "
         f"delay from written to received: median {statistics.median(lags):.2f} s, "
         f"max {max(lags):.2f} s"
+    )
+
+
+# -- PostgreSQL restarts -------------------------------------------------------------------------
+
+
+def jobs_answer(url: str) -> httpx.Response | None:
+    with contextlib.suppress(httpx.TransportError):
+        return httpx.get(f"{url}/jobs", timeout=30)
+    return None
+
+
+def test_postgresql_restarted_under_replicas_and_workers(cluster, pg):
+    """Every pooled connection dies with the server: the replicas answer /jobs again within
+    seconds, and a worker claims the next job, with nothing restarted but PostgreSQL."""
+    a, b = cluster.urls
+    alive = [name for name, w in cluster.workers.items() if w.poll() is None]
+    assert all(jobs_answer(u).status_code == 200 for u in (a, b))
+    pg.stop()
+    down = jobs_answer(a)
+    ready = httpx.get(f"{a}/readyz", timeout=30)
+    pg.start()
+    started = time.monotonic()
+    until(
+        lambda: all(getattr(jobs_answer(u), "status_code", 0) == 200 for u in (a, b)),
+        30,
+        "/jobs answered again",
+        cluster.logs,
+    )
+    back_after = time.monotonic() - started
+    job = create(b, epochs=1)
+    done = wait_state(cluster, a, job["id"], {"succeeded", "failed"})
+    claimed_after = time.monotonic() - started
+    assert down.status_code == 503 and "job database" in down.json()["detail"]
+    assert ready.status_code == 503 and "reason" in ready.json()
+    assert done["state"] == "succeeded", done
+    assert [n for n in alive if cluster.workers[n].poll() is not None] == []  # none exited
+    until(lambda: httpx.get(f"{a}/readyz", timeout=30).status_code == 200, 30, "ready again")
+    print(
+        f"\nPostgreSQL restarted: /jobs 200 on both replicas {back_after:.1f} s after it was "
+        f"up again (503 JSON while down); the next job succeeded {claimed_after:.1f} s after"
     )
 
 

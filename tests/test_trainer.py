@@ -1,9 +1,19 @@
+import asyncio
 import os
 import signal
+import sys
 
 from app.jobschema import JobParams
 from app.runpaths import JobPaths
-from app.trainer import exit_reason, lock, read_new_lines, trainer_command
+from app.trainer import (
+    end_trainer,
+    exit_reason,
+    explain,
+    lock,
+    read_new_lines,
+    start_trainer,
+    trainer_command,
+)
 from training.cli import build_parser
 
 
@@ -80,3 +90,58 @@ def test_one_folder_one_lock(tmp_path):
     again = lock(paths)
     assert again is not None
     os.close(again)
+
+
+def test_a_full_disk_is_the_first_thing_the_reason_says(tmp_path):
+    log = tmp_path / "stderr.log"
+    log.write_text("OSError: [Errno 28] No space left on device: 'models/x/.tmp-export-7'\n")
+    assert exit_reason(1, log, []) == (
+        "trainer exited with status 1: the disk is full (OSError: [Errno 28] No space left on "
+        "device: 'models/x/.tmp-export-7')"
+    )
+    events = [{"event": "error", "message": "OSError: [Errno 28] No space left on device"}]
+    assert "status 1: the disk is full (OSError" in exit_reason(1, log, events)
+    assert explain("the job database's disk is full (x)") == "the job database's disk is full (x)"
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_a_trainer_inherits_no_tf_config(tmp_path, monkeypatch):
+    """A worker pod's TF_CONFIG would make every trainer wait for peers that never come."""
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1", "b:1"]}}')
+    monkeypatch.setenv("DCGAN_KEPT", "yes")
+    paths = JobPaths(tmp_path / "job")
+    fd = lock(paths)
+    show = "import os, sys; sys.stderr.write(repr([os.environ.get(k) for k in sys.argv[1:]]))"
+    command = [sys.executable, "-c", show, "TF_CONFIG", "DCGAN_KEPT", "MNIST_PATH"]
+
+    async def started():
+        proc = await start_trainer(command, paths, tmp_path / "mnist.npz", fd)
+        return await proc.wait()
+
+    try:
+        assert run(started()) == 0
+    finally:
+        os.close(fd)
+    assert paths.stderr.read_text() == repr([None, "yes", str(tmp_path / "mnist.npz")])
+
+
+SLEEPER = "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(3)); "
+
+
+def test_end_trainer_sigterms_then_kills_a_trainer_that_does_not_exit(tmp_path):
+    async def ended(stopped: bool) -> int:
+        script = SLEEPER + "print('ready', flush=True); time.sleep(60)"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE
+        )
+        assert await proc.stdout.readline() == b"ready\n"
+        if stopped:
+            os.kill(proc.pid, signal.SIGSTOP)  # hung: it cannot act on SIGTERM
+        await end_trainer(proc, grace=1)
+        return proc.returncode
+
+    assert run(ended(stopped=False)) == 3  # it caught SIGTERM and exited by itself
+    assert run(ended(stopped=True)) == -signal.SIGKILL

@@ -4,6 +4,7 @@ Screenshots go to test-artifacts/web/."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -109,19 +110,23 @@ def service(models_dir, mnist_path, tmp_path_factory):
 
 def write_jobs(data_dir: Path) -> None:
     """The job records the page lists, written by the real store before the server starts."""
+    asyncio.run(_write_jobs(data_dir))
+
+
+async def _write_jobs(data_dir: Path) -> None:
     store = JobStore(data_dir / "jobs.db")
     jobs = Jobs(store, data_dir, max_queued=20)
-    done = jobs.create(JobParams(name="ada"))["id"]
+    done = (await jobs.create(JobParams(name="ada")))["id"]
     store.set_model_version(done, "ada@1")
-    jobs.set_state(done, JobState.SUCCEEDED, model_version="ada@1", active=True)
+    await jobs.set_state(done, JobState.SUCCEEDED, model_version="ada@1", active=True)
     for name, checkpoint in [("lost", True), ("lost-early", False)]:
-        job = jobs.create(JobParams(name=name, epochs=3))["id"]
+        job = (await jobs.create(JobParams(name=name, epochs=3)))["id"]
         if checkpoint:  # the marker the flags look for (nothing here resumes it for real)
             paths = JobPaths.of(data_dir, job)
             paths.checkpoints.mkdir(parents=True)
             (paths.checkpoints / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
         store.set_progress(job, {"epoch": 1, "epochs": 3})
-        jobs.set_state(job, JobState.INTERRUPTED, LOST)
+        await jobs.set_state(job, JobState.INTERRUPTED, LOST)
     store.close()
 
 

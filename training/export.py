@@ -18,11 +18,14 @@ version folder. Exports before this layout kept the SavedModel in `VERSION/saved
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -37,6 +40,11 @@ from training.samples import grid_image
 
 log = logging.getLogger("training")
 NOISE_TO_LATENT, LATENT_TO_IMAGES = "noise_to_latent", "latent_to_images"
+# Shared with the service (app/modelsdir.py spells them too): the highest version a name ever
+# had, never exported again (the service raises it before it deletes a version), and the
+# folder an export is written in before it is renamed to its version.
+LAST_VERSION_FILE = ".last-version"
+EXPORT_PREFIX = ".tmp-export-"
 
 
 class Serving(tf.Module):
@@ -114,8 +122,33 @@ def preview_grid(serve, config: TrainConfig, seed: int = 42, scale: int = 2) -> 
 
 
 def next_version(base: Path) -> int:
+    """One above every version on disk and above the name's high-water mark: a deleted version's
+    number is never used again."""
     versions = [int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()]
-    return max(versions, default=0) + 1
+    mark = base / LAST_VERSION_FILE
+    text = mark.read_text().strip() if mark.exists() else ""
+    return max([*versions, int(text) if text.isdigit() else 0]) + 1
+
+
+@contextlib.contextmanager
+def _version_lock(base: Path) -> Iterator[None]:
+    """The high-water mark's lock (flock), held while a version is numbered; the service takes
+    it to raise the mark."""
+    fd = os.open(base / LAST_VERSION_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def export_generator(
@@ -131,55 +164,59 @@ def export_generator(
     `weights`: how the SavedModel stores them, float32 or float16 (half the size); `prior`: the
     noise distribution the signature maps the caller's standard normal noise to (None: itself)."""
     base.mkdir(parents=True, exist_ok=True)
-    tmp = base / f".tmp-export-{os.getpid()}"
+    tmp = base / f"{EXPORT_PREFIX}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    copy = float32_copy(generator, config)
-    module = Serving(copy, config.conditional, config.noise_dim, weights, prior)
-    signatures = {"serving_default": module.serve, **module.latent_signatures}
-    tf.saved_model.save(module, str(tmp), signatures=signatures)
-    preview_grid(module.serve, config).save(tmp / "grid.png")
-    for path in extra_files:
-        if path.exists():
-            shutil.copy2(path, tmp / path.name)
-    info = {
-        "name": base.name,
-        "conditional": config.conditional,
-        "noise_dim": config.noise_dim,
-        "image_shape": list(IMAGE_SHAPE),
-        "weights": weights,
-        "signature": signature_info(config, bool(prior)),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "tensorflow": tf.__version__,
-        "training": config.to_dict(),
-        **metadata,
-    }
-    if prior:  # whatever else the caller says of it, model.json says it is there
-        info["prior"] = {"modes": len(prior.weights), **metadata.get("prior", {})}
-    return _claim_version(tmp, base, info)
+    with _removed_on_failure(tmp):  # a full disk must not stay full of half an export
+        copy = float32_copy(generator, config)
+        module = Serving(copy, config.conditional, config.noise_dim, weights, prior)
+        signatures = {"serving_default": module.serve, **module.latent_signatures}
+        tf.saved_model.save(module, str(tmp), signatures=signatures)
+        preview_grid(module.serve, config).save(tmp / "grid.png")
+        for path in extra_files:
+            if path.exists():
+                shutil.copy2(path, tmp / path.name)
+        info = {
+            "name": base.name,
+            "conditional": config.conditional,
+            "noise_dim": config.noise_dim,
+            "image_shape": list(IMAGE_SHAPE),
+            "weights": weights,
+            "signature": signature_info(config, bool(prior)),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "tensorflow": tf.__version__,
+            "training": config.to_dict(),
+            **metadata,
+        }
+        if prior:  # whatever else the caller says of it, model.json says it is there
+            info["prior"] = {"modes": len(prior.weights), **metadata.get("prior", {})}
+        return _claim_version(tmp, base, info)
 
 
 def publish(version_dir: Path, base: Path) -> Path:
     """Move a finished export (its model.json as it stands) into `base` as its next version."""
     base.mkdir(parents=True, exist_ok=True)
     info = json.loads((version_dir / "model.json").read_text())
-    tmp = base / f".tmp-export-{os.getpid()}"
+    tmp = base / f"{EXPORT_PREFIX}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.move(version_dir, tmp)
     return _claim_version(tmp, base, info | {"name": base.name})
 
 
 def _claim_version(tmp: Path, base: Path, info: dict) -> Path:
-    """Write model.json into the complete folder `tmp` and rename it to `base/<next version>`."""
-    while True:  # another exporter may take a version number between our look and our rename
-        version = next_version(base)
-        info = {"name": info["name"], "version": version} | info | {"version": version}
-        (tmp / "model.json").write_text(json.dumps(info, indent=2) + "\n")
-        try:
-            tmp.rename(base / str(version))
-            break
-        except OSError:
-            if not (base / str(version)).exists():
-                raise
+    """Write model.json into the complete folder `tmp` and rename it to `base/<next version>`,
+    then raise the high-water mark to it."""
+    with _version_lock(base):  # exporters elsewhere, and the service's deletes, wait
+        while True:  # an exporter of an older release may take a number without the lock
+            version = next_version(base)
+            info = {"name": info["name"], "version": version} | info | {"version": version}
+            (tmp / "model.json").write_text(json.dumps(info, indent=2) + "\n")
+            try:
+                tmp.rename(base / str(version))
+                break
+            except OSError:
+                if not (base / str(version)).exists():
+                    raise
+        (base / LAST_VERSION_FILE).write_text(f"{version}\n")
     log.info("exported %s", base / str(version))
     return base / str(version)
 

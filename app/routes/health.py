@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from app.deps import MetricsDep, RegistryDep
+from app.deps import JobsDep, MetricsDep, RegistryDep
 
 router = APIRouter(tags=["health"])
 
@@ -17,6 +17,7 @@ router = APIRouter(tags=["health"])
 class Readiness(BaseModel):
     status: Literal["ready", "not ready"]
     models: dict[str, str]
+    reason: str | None = None
 
 
 @router.get("/healthz", operation_id="checkLiveness", summary="Is the process alive")
@@ -28,20 +29,26 @@ async def healthz() -> dict:
 @router.get(
     "/readyz",
     operation_id="checkReadiness",
-    summary="Is a model loaded",
+    summary="Can it serve and run jobs",
     responses={
         200: {"model": Readiness},
-        503: {"model": Readiness, "description": "No model is loaded."},
+        503: {
+            "model": Readiness,
+            "description": "No model is loaded, or jobs cannot run: `reason` says why.",
+        },
     },
 )
-async def readyz(registry: RegistryDep) -> JSONResponse:
-    """Ready: at least one model is loaded and servable."""
-    ready = bool(registry.active)
+async def readyz(registry: RegistryDep, jobs: JobsDep) -> JSONResponse:
+    """Ready: a model is loaded and servable, and the job runner and database are up."""
+    reason = None if registry.active else "no model is loaded"
+    reason = reason or await jobs.problem()
     body = {
-        "status": "ready" if ready else "not ready",
+        "status": "not ready" if reason else "ready",
         "models": {name: f"{name}@{v}" for name, v in sorted(registry.active.items())},
     }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    if reason:
+        body["reason"] = reason
+    return JSONResponse(body, status_code=503 if reason else 200)
 
 
 @router.get(

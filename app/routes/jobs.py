@@ -23,13 +23,15 @@ from app.deps import (
 )
 from app.errors import AUTH, INVALID, errors
 from app.imaging import progress_gif
-from app.jobs import JobConflict, NoSuchJob, QueueFull
+from app.jobs import DiskFull, JobConflict, NoSuchJob, QueueFull, StoreUnavailable
 from app.jobschema import Job, JobParams
+from app.loading import redact
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=errors(INVALID))
 JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1]), Digits]
 NOT_FOUND = {404: "No such job."}
 CONFLICT = {409: "Not possible in the job's state; the detail says why."}
+UNAVAILABLE = {503: "The job database is unavailable: retry after `Retry-After` seconds."}
 
 
 class JobPage(BaseModel):
@@ -55,7 +57,9 @@ class JobPage(BaseModel):
             415: "The body is not sent as `application/json`.",
             422: "A field is missing or invalid: `detail` lists each.",
             429: "Too many jobs are queued: retry after `Retry-After` seconds.",
+            507: "The server's disk is full.",
         }
+        | UNAVAILABLE
     ),
 )
 async def create_job(
@@ -70,10 +74,7 @@ async def create_job(
     problem = export_name_problem(body, kinds, settings.protected_names)
     if problem:
         raise HTTPException(409, problem)
-    try:
-        job = jobs.create(body)
-    except QueueFull as exc:
-        raise HTTPException(429, str(exc), headers={"Retry-After": "60"}) from None
+    job = await _call(jobs.create, body)
     response.headers["Location"] = f"/jobs/{job['id']}"
     return job
 
@@ -108,7 +109,7 @@ async def list_jobs(
     ] = 0,
 ) -> dict:
     """Every job, newest first."""
-    page, total = jobs.list(limit, offset)
+    page, total = await _call(jobs.list, limit, offset)
     return {"jobs": page, "total": total, "limit": limit, "offset": offset}
 
 
@@ -121,12 +122,12 @@ async def list_jobs(
 )
 async def get_one(job_id: JobId, jobs: JobsDep) -> dict:
     """One job: parameters, state, what may be done with it, progress, error, exported version."""
-    return _call(jobs.get, job_id)
+    return await _call(jobs.get, job_id)
 
 
 async def existing_job(job_id: JobId, jobs: JobsDep) -> int:
     """404 before a stream starts, rather than inside it."""
-    return _call(jobs.get, job_id)["id"]
+    return (await _call(jobs.get, job_id))["id"]
 
 
 @router.get(
@@ -167,7 +168,7 @@ async def sample(
     epoch: Annotated[int, Path(ge=1, le=100_000, description="Epoch number."), Digits],
 ):
     """The fixed-noise 4x4 grid drawn after this epoch."""
-    return FileResponse(_call(jobs.sample, job_id, epoch), media_type="image/png")
+    return FileResponse(await _call(jobs.sample, job_id, epoch), media_type="image/png")
 
 
 @router.get(
@@ -180,7 +181,7 @@ async def sample(
 )
 async def gif(job_id: JobId, jobs: JobsDep) -> Response:
     """The epochs' sample grids so far, as an animation."""
-    frames = _call(jobs.samples, job_id)
+    frames = await _call(jobs.samples, job_id)
     if not frames:
         raise HTTPException(409, f"job {job_id} has finished no epoch yet")
     return Response(await run_in_threadpool(progress_gif, frames), media_type="image/gif")
@@ -196,7 +197,7 @@ async def gif(job_id: JobId, jobs: JobsDep) -> Response:
 )
 async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
     """Stop a job: a running trainer checkpoints first; the state becomes `cancelled`."""
-    return _call(jobs.cancel, job_id)
+    return await _call(jobs.cancel, job_id)
 
 
 @router.post(
@@ -209,7 +210,7 @@ async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
 )
 async def resume(job_id: JobId, jobs: JobsDep) -> dict:
     """Queue a cancelled, failed or interrupted job again, from its latest checkpoint."""
-    return _call(jobs.resume, job_id)
+    return await _call(jobs.resume, job_id)
 
 
 @router.delete(
@@ -222,15 +223,21 @@ async def resume(job_id: JobId, jobs: JobsDep) -> dict:
 )
 async def delete(job_id: JobId, jobs: JobsDep) -> Response:
     """Delete a finished job, its events and its files (not the model version it exported)."""
-    _call(jobs.delete, job_id)
+    await _call(jobs.delete, job_id)
     return Response(status_code=204)
 
 
-def _call(action: Callable, *args):
-    """The façade's answer, its errors as 404 and 409."""
+async def _call(action: Callable, *args):
+    """The façade's answer, its errors as 404, 409, 429, 503 and 507."""
     try:
-        return action(*args)
+        return await action(*args)
     except NoSuchJob as exc:
         raise HTTPException(404, str(exc)) from None
     except JobConflict as exc:
         raise HTTPException(409, str(exc)) from None
+    except QueueFull as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": "60"}) from None
+    except DiskFull as exc:
+        raise HTTPException(507, f"the server's disk is full: {redact(str(exc))}") from None
+    except StoreUnavailable as exc:
+        raise HTTPException(503, redact(str(exc)), headers={"Retry-After": "5"}) from None
