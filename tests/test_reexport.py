@@ -105,4 +105,4 @@ def test_a_prior_export_is_not_narrowed_to_float16(tmp_path, capsys):
     assert main([str(version), "--export-weights", "float16"]) == 2
     last = capsys.readouterr().err.splitlines()[-1]  # after the export's log, if logged
     assert last.startswith("python -m training.reexport: error: its prior was fitted to its")
-    assert sorted(p.name for p in (tmp_path / "dcgan").iterdir()) == ["1"]
+    assert sorted(p.name for p in (tmp_path / "dcgan").iterdir() if p.name.isdigit()) == ["1"]
