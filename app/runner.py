@@ -24,6 +24,7 @@ from app.config import Settings
 from app.jobs import Jobs
 from app.jobschema import JobParams, JobState, project
 from app.loading import redact
+from app.logs import job_context
 from app.modelsdir import read_active, write_active
 from app.registry import ModelRegistry
 from app.runpaths import JobPaths
@@ -102,12 +103,13 @@ class JobRunner:
                         self._proc.send_signal(signal.SIGTERM)
                     return
 
-        task = asyncio.create_task(beat(), name=f"heartbeat {job_id}")
-        try:
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        with job_context(job_id):  # the job's log lines, its heartbeat's too, carry its id
+            task = asyncio.create_task(beat(), name=f"heartbeat {job_id}")
+            try:
+                yield
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     # -- one job -------------------------------------------------------------------------------
 
