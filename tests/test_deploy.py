@@ -378,6 +378,20 @@ def test_kubernetes_pods_stop_within_their_grace_periods_and_seed_on_each_rollou
     assert alive.startswith("/tmp/")  # the worker's writable emptyDir
 
 
+def test_compose_services_stop_within_their_grace_periods():
+    from app.config import Settings
+    from app.runner import LOCK_WAIT_SECONDS
+
+    def seconds(service: dict) -> int:
+        return int(service["stop_grace_period"].removesuffix("s"))
+
+    scale = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert seconds(scale["api"]) > Settings().graceful_timeout
+    assert seconds(scale["worker"]) > LOCK_WAIT_SECONDS
+    single = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert all(seconds(service) > LOCK_WAIT_SECONDS for service in single.values())  # it trains
+
+
 def test_kubernetes_nginx_runs_the_repositorys_template_with_its_cache():
     generated = yaml.safe_load(NGINX_KUSTOMIZATION.read_text())["configMapGenerator"]
     assert len(generated) == 1 and generated[0]["name"] == "dcgan-nginx-template"
