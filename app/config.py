@@ -102,6 +102,22 @@ class Settings(BaseSettings):
         '["dcgan"]; [] allows every name',
     )
     log_level: str = Field("info", description="logging level")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="json: one JSON object a line (time, level, logger, message, request_id, "
+        "job_id), uvicorn's lines included",
+    )
+    graceful_timeout: float = Field(
+        30,
+        gt=0,
+        description="dcgan-serve: seconds open requests get at shutdown before open streams are "
+        "closed (keep a pod's terminationGracePeriodSeconds above it)",
+    )
+    alive_file: Path | None = Field(
+        None,
+        description="dcgan-worker: a file touched every few seconds while it runs, for an exec "
+        "liveness probe; none: no file",
+    )
 
     @field_validator("models_dir", "data_dir", "mnist_path", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 
 from app.database import Database, DiskFull, StoreUnavailable
 from app.jobschema import ACTIVE, FINISHED, JobState
@@ -188,6 +189,19 @@ class JobStore(Database):
                 job_id,
                 JobState.RUNNING,
             )
+        )
+
+    def job_stats(self, bounds: Sequence[float]) -> list[dict]:
+        """Per state: `jobs`, and of those with a start and an end, `timed`, `seconds` (their run
+        seconds summed) and `le_0`, `le_1`, ...: how many ran at most bounds[0], bounds[1], ..."""
+        run = "(finished_at - started_at)"
+        within = "".join(
+            f", SUM(CASE WHEN {run} <= {float(b)} THEN 1 ELSE 0 END) AS le_{i}"
+            for i, b in enumerate(bounds)
+        )
+        return self._all(
+            f"SELECT state, COUNT(*) AS jobs, COUNT({run}) AS timed, "
+            f"COALESCE(SUM({run}), 0) AS seconds{within} FROM jobs GROUP BY state"
         )
 
     def count_active(self) -> int:

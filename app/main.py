@@ -6,7 +6,6 @@ import asyncio
 import gc
 import logging
 import socket
-import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -21,6 +20,7 @@ from app.generator import generation_options
 from app.guard import Guard
 from app.jobs import Jobs
 from app.jobstore import JobStore
+from app.logs import RequestId, log_handler
 from app.metrics import Metrics, MetricsMiddleware
 from app.registry import ModelRegistry
 from app.rendering import Renderer
@@ -49,7 +49,7 @@ def configure_devices() -> str:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
-    _setup_logging(settings.log_level)
+    _setup_logging(settings.log_level, settings.log_format)
     device = configure_devices()
     registry = ModelRegistry(
         settings.models_dir,
@@ -84,6 +84,7 @@ async def lifespan(app: FastAPI):
     if settings.run_jobs == "embedded":
         runner = JobRunner(app.state.jobs, settings, registry, worker_id("api"), serving=True)
         runner.start()
+    app.state.metrics.watch_jobs(store, runner)
     # TensorFlow and the models leave millions of long-lived objects: a full garbage collection
     # over them paused requests by ~100 ms (n=1 at concurrency 8: p99 ~130 ms). Freezing them
     # keeps the collector to what requests allocate.
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(Guard, settings=app.state.settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestId)  # outermost: every answer, Guard's refusals too, has its id
     for module in (generate, interpolate, noise, models, jobs, health, pages, docs):
         app.include_router(module.router)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -153,11 +155,9 @@ class _OneLineStartupError(logging.Filter):
         return True
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, log_format: str) -> None:
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
-        log.addHandler(handler)
+        log.addHandler(log_handler(log_format, "%(levelname)s:     %(message)s"))
         log.propagate = False
     log.setLevel(level.upper())
     uvicorn_error = logging.getLogger("uvicorn.error")

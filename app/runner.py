@@ -26,6 +26,7 @@ from app.config import Settings
 from app.jobrun import LOCK_WAIT_SECONDS, JobRun
 from app.jobs import Jobs
 from app.jobstore import StoreUnavailable
+from app.logs import job_context
 from app.modelsdir import sweep_exports
 from app.registry import ModelRegistry
 from app.resilience import Retrying, Supervisor
@@ -126,13 +127,14 @@ class JobRunner:
                     return
 
         self._current = run
-        task = asyncio.create_task(beat(), name=f"heartbeat {run.job_id}")
-        try:
-            await step(run)
-        finally:
-            self._current = None
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        with job_context(run.job_id):  # the job's log lines, its heartbeat's too, carry its id
+            task = asyncio.create_task(beat(), name=f"heartbeat {run.job_id}")
+            try:
+                await step(run)
+            finally:
+                self._current = None
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _sweep(self) -> None:
         """Recover jobs whose runner went silent; drop old checkpoints of finished jobs, and

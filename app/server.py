@@ -14,6 +14,7 @@ import argparse
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.config import Settings
+from app.logs import uvicorn_log_config
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -67,13 +68,14 @@ def serve(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_format),
         access_log=settings.access_log,
         http=HttpProtocol,
         limit_concurrency=settings.limit_concurrency,
         timeout_keep_alive=settings.keep_alive_timeout,
         # then open streams (SSE followers) are closed; a running trainer still gets its time
         # to checkpoint in the shutdown that follows
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=settings.graceful_timeout,
     )
 
 

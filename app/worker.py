@@ -12,15 +12,18 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 
 from app.config import Settings
 from app.generator import generation_options
 from app.jobs import Jobs
 from app.jobstore import JobStore, StoreUnavailable
+from app.logs import log_handler
 from app.registry import ModelRegistry
 from app.runner import JobRunner
 
 log = logging.getLogger("app")
+ALIVE_SECONDS = 10.0
 
 
 async def run(settings: Settings, name: str) -> int:
@@ -45,6 +48,9 @@ async def run(settings: Settings, name: str) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     runner.start()
+    alive = None  # for an exec liveness probe (deploy/k8s/worker.yaml)
+    if settings.alive_file is not None:
+        alive = asyncio.create_task(touch_every(settings.alive_file, ALIVE_SECONDS))
     log.info(
         "worker %s: taking jobs from %s", name, "PostgreSQL" if settings.database_url else "SQLite"
     )
@@ -56,9 +62,18 @@ async def run(settings: Settings, name: str) -> int:
     else:
         log.info("worker %s: stopping", name)
     stopped.cancel()
+    if alive is not None:
+        alive.cancel()
     await runner.stop()
     store.close()
     return status
+
+
+async def touch_every(path: Path, seconds: float) -> None:
+    """Touch `path` every `seconds` while the event loop runs (a stalled loop stops it)."""
+    while True:
+        path.touch()
+        await asyncio.sleep(seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+    handler = log_handler(settings.log_format, "%(levelname)s: %(message)s")
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     return asyncio.run(run(settings, args.name))
 
 

@@ -1,15 +1,22 @@
-"""The service under abuse: a huge unauthenticated body, overload with impatient clients, model
-versions activated and deleted over and over, and a trainer killed with SIGKILL.
+"""The service under abuse: huge unauthenticated bodies and headers, overload with impatient
+clients, model versions activated and deleted over and over, a trainer killed with SIGKILL, and
+hundreds of open event streams.
 
-    python benchmarks/overload.py [--models-dir models] [--seconds 20]
+    python benchmarks/overload.py [--models-dir models] [--seconds 20] [--only sse,headers]
 
-Starts `dcgan-serve` on loopback with a token and a copy of the models folder, and prints:
-1. RSS before and after a 256 MB POST /jobs without the token (and its status);
-2. 64 clients asking for n=256 with fresh seeds, each giving up after 3 s, for --seconds: the
-   share of answers that are 200 or 503-with-Retry-After within 3 s, then the latency of one
-   n=1 request sent right after;
-3. RSS across 20 activations of new versions of one name, each followed by deleting the old one;
-4. with MNIST: a job killed with SIGKILL after its first checkpoint, resumed: the epochs it lost.
+Starts `dcgan-serve` on loopback with a token and a copy of the models folder, and prints, by
+section (--only: some of them):
+- body: RSS before and after a 256 MB POST /jobs without the token (and its status);
+- headers: 8 requests each sending up to 150 MB of headers without a token: how each ended, and
+  the server's RSS before, at its peak (sampled every 50 ms) and 3 s after;
+- impatient: 64 clients asking for n=256 with fresh seeds, each giving up after 3 s, for
+  --seconds: the share of answers that are 200 or 503-with-Retry-After within 3 s, then the
+  latency of one n=1 request sent right after;
+- churn: RSS across 20 activations of new versions of one name, each deleting the old one;
+- killed (with MNIST_PATH): a job killed with SIGKILL after its first checkpoint, resumed: the
+  epochs it lost;
+- sse: 511 open /jobs/ID/events streams (of a job nobody runs: a server of its own with
+  DCGAN_RUN_JOBS=off), then /healthz five times: statuses and latencies.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start(models: Path, data: Path) -> tuple[subprocess.Popen, str]:
+def start(models: Path, data: Path, **extra: str) -> tuple[subprocess.Popen, str]:
     env = {
         "DCGAN_MODELS_DIR": str(models),
         "DCGAN_DATA_DIR": str(data),
@@ -53,6 +60,7 @@ def start(models: Path, data: Path) -> tuple[subprocess.Popen, str]:
         "DCGAN_LOG_LEVEL": "warning",
         "DCGAN_MODELS_POLL_SECONDS": "0.5",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        **extra,
     }
     return serve_load.start([sys.executable, "-m", "app.server", "--port"], env)
 
@@ -160,27 +168,140 @@ def killed_job(url: str) -> None:
           f"ended {done['state']}")  # fmt: skip
 
 
+async def open_streams(url: str, streams: int) -> None:
+    """`streams` SSE followers of one queued job held open, then /healthz timed 5 times."""
+    job = httpx.post(f"{url}/jobs", json={"name": "held", "epochs": 1}, headers=AUTH).json()
+    release, opened = asyncio.Event(), []
+
+    async def follow(http: httpx.AsyncClient) -> None:
+        try:
+            async with http.stream("GET", f"/jobs/{job['id']}/events") as answer:
+                opened.append(answer.status_code)
+                await release.wait()
+        except httpx.HTTPError as exc:
+            opened.append(type(exc).__name__)
+
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        followers = [asyncio.create_task(follow(http)) for _ in range(streams)]
+        while len(opened) < streams:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # every follower polls the store once a second: let them run
+        probes = []
+        for _ in range(5):
+            started = time.perf_counter()
+            try:
+                async with httpx.AsyncClient(timeout=10) as probe:
+                    status = (await probe.get(f"{url}/healthz")).status_code
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            probes.append((status, (time.perf_counter() - started) * 1000))
+            await asyncio.sleep(0.5)
+        release.set()
+        await asyncio.gather(*followers)
+    streamed = {s: opened.count(s) for s in set(opened)}
+    shown = ", ".join(f"{status} in {ms:.0f} ms" for status, ms in probes)
+    print(f"{streams} open SSE streams ({streamed}); /healthz x5: {shown}")
+
+
+async def huge_headers(
+    proc: subprocess.Popen, url: str, clients: int, megabytes: int, line: int
+) -> None:
+    """`clients` requests without a token, each sending header lines of `line` bytes until
+    `megabytes` are sent or the server closes or answers; RSS sampled meanwhile."""
+    host, port = url.removeprefix("http://").split(":")
+    pad = b"X-Pad: " + b"a" * (line - 9) + b"\r\n"
+    chunk = pad * max(1, 2**20 // line)
+    before, peak, done = rss_mib(proc.pid), 0.0, asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss_mib(proc.pid))
+            await asyncio.sleep(0.05)
+
+    async def client() -> tuple[str, float, float]:
+        started = time.perf_counter()
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /jobs HTTP/1.1\r\nHost: bench\r\nContent-Length: 2\r\n")
+        answer, sent = asyncio.create_task(reader.read(200)), 0
+        try:
+            while sent < megabytes * 2**20 and not answer.done():
+                writer.write(chunk)
+                await writer.drain()
+                sent += len(chunk)
+            if not answer.done():
+                writer.write(b"\r\n{}")
+            got = await asyncio.wait_for(answer, 30)
+            ended = got.split(b"\r\n")[0].decode() or "closed by the server"
+        except (ConnectionError, TimeoutError) as exc:
+            ended = f"{type(exc).__name__}"
+        finally:
+            answer.cancel()
+            writer.close()
+        return ended, sent / 2**20, time.perf_counter() - started
+
+    sampler = asyncio.create_task(sample())
+    ends = await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.sleep(3)
+    done.set()
+    await sampler
+    after = rss_mib(proc.pid)
+    outcomes = {e: sum(1 for end in ends if end[0] == e) for e in sorted({end[0] for end in ends})}
+    sent = sorted(end[1] for end in ends)
+    seconds = sorted(end[2] for end in ends)
+    print(f"{clients} requests with up to {megabytes} MB of headers ({line}-byte lines), no token: "
+          f"{outcomes}, {sent[0]:.0f}-{sent[-1]:.0f} MB sent each in {seconds[0]:.1f}-"
+          f"{seconds[-1]:.1f} s; RSS {before:.0f} MiB, peak {peak:.0f} ({peak - before:+.0f}), "
+          f"3 s after {after:.0f} ({after - before:+.0f})")  # fmt: skip
+
+
+SECTIONS = ("body", "impatient", "churn", "killed", "sse", "headers")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
+    parser.add_argument("--streams", type=int, default=511, help="sse: open streams")
+    parser.add_argument("--header-clients", type=int, default=8)
+    parser.add_argument("--header-mb", type=int, default=150, help="headers: MB per request")
+    parser.add_argument("--header-line", type=int, default=1024, help="headers: bytes a line")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if only - set(SECTIONS):
+        raise SystemExit(f"--only: unknown sections {sorted(only - set(SECTIONS))}")
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         models = Path(tmp) / "models"
         shutil.copytree(args.models_dir, models)
         proc, url = start(models, Path(tmp) / "data")
         try:
-            huge_body(proc, url)
-            asyncio.run(impatient(url, args.seconds))
-            churn(proc, url, models)
-            if os.environ.get("MNIST_PATH"):
+            if "body" in only:
+                huge_body(proc, url)
+            if "headers" in only:  # early: what it keeps is not mixed with later loads
+                asyncio.run(
+                    huge_headers(proc, url, args.header_clients, args.header_mb, args.header_line)
+                )
+            if "impatient" in only:
+                asyncio.run(impatient(url, args.seconds))
+            if "churn" in only:
+                churn(proc, url, models)
+            if "killed" in only and os.environ.get("MNIST_PATH"):
                 killed_job(url)
-            else:
+            elif "killed" in only:
                 print("no MNIST_PATH: the killed-job measurement is skipped")
         finally:
             proc.terminate()
             proc.wait()
+        if "sse" in only:  # a server whose jobs stay queued: their streams stay open
+            proc, url = start(models, Path(tmp) / "data-sse", DCGAN_RUN_JOBS="off")
+            try:
+                asyncio.run(open_streams(url, args.streams))
+            finally:
+                proc.terminate()
+                proc.wait()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The scale-out files, checked without deploying them: the Kubernetes manifests against the
-schemas of current Kubernetes releases (kubernetes-validate, strict), docker-compose.scale.yml
+schemas of current Kubernetes releases (kubernetes-validate, strict; file by file, and as
+`kubectl kustomize` builds deploy/k8s and its GPU overlay deploy/k8s-gpu), docker-compose.scale.yml
 (docker-compose config), the nginx template (nginx -t), and the commands of the README's
 "Scale out" section. tests/test_scale.py runs the same topology for real, on loopback."""
 
@@ -20,6 +21,8 @@ import yaml
 from tests.conftest import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
+K8S_GPU = ROOT / "deploy" / "k8s-gpu"
+NGINX_KUSTOMIZATION = ROOT / "deploy" / "nginx" / "kustomization.yaml"
 COMPOSE = ROOT / "docker-compose.scale.yml"
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "default.conf.template"
 SECTION_DRAFT = ROOT / "docs" / "scale-readme-section.md"
@@ -28,6 +31,7 @@ COMPOSE_ENV = {"DCGAN_API_TOKEN": "a-token", "POSTGRES_PASSWORD": "a0password"}
 NGINX = shutil.which("nginx") or (
     "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
 )
+KUBECTL = shutil.which("kubectl")  # its `kubectl kustomize` renders what `apply -k` applies
 
 
 # -- the README section -----------------------------------------------------------------------
@@ -265,9 +269,11 @@ def test_kubernetes_manifests_validate():
 def test_kubernetes_api_and_workers_are_what_the_issue_asks():
     found = manifests()
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    assert sorted(kustomization["resources"]) == sorted(
+    resources = kustomization["resources"]
+    assert sorted(r for r in resources if r.endswith(".yaml")) == sorted(
         p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"
     )
+    assert [r for r in resources if not r.endswith(".yaml")] == ["../nginx"]
     secret = found["Secret", "dcgan-digits"]
     assert all("REPLACE-ME" in value for value in secret["stringData"].values())
     claims = {n for k, n in found if k == "PersistentVolumeClaim"}
@@ -333,3 +339,127 @@ def test_kubernetes_api_and_workers_are_what_the_issue_asks():
     assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
     worker = found["Deployment", "dcgan-worker"]["spec"]["template"]["spec"]["containers"][0]
     assert worker["args"] == ["dcgan-worker"]
+
+
+def test_kubernetes_storage_names_where_to_set_a_read_write_many_class():
+    text = (K8S / "storage.yaml").read_text()
+    claims = text.split("\n---\n")
+    assert len(claims) == 2
+    for claim in claims:  # a placeholder to uncomment: most default classes are ReadWriteOnce
+        assert "  # storageClassName: REPLACE-ME" in claim
+
+
+def test_kubernetes_pods_stop_within_their_grace_periods_and_seed_on_each_rollout():
+    from app.config import Settings
+    from app.runner import LOCK_WAIT_SECONDS
+
+    found = manifests()
+    assert not any(kind == "Job" for kind, _ in found)  # a Job's template cannot be re-applied
+    api = found["Deployment", "dcgan-api"]["spec"]["template"]["spec"]
+    main = api["containers"][0]
+    pre_stop = main["lifecycle"]["preStop"]["sleep"]["seconds"]
+    env = {e["name"]: e.get("value") for e in main["env"]}
+    assert "DCGAN_GRACEFUL_TIMEOUT" not in env
+    # preStop, uvicorn's graceful shutdown, then the app's own, with room for the last
+    assert api["terminationGracePeriodSeconds"] >= pre_stop + Settings().graceful_timeout + 10
+    seed = {c["name"]: c for c in api["initContainers"]}["seed-models"]
+    assert seed["image"] == main["image"] and seed["args"] == ["true"]
+    assert "DCGAN_SEED_MODELS" not in {e["name"] for e in seed["env"]}  # the entrypoint seeds
+    assert [m["mountPath"] for m in seed["volumeMounts"]] == ["/app/models"]
+    assert env["DCGAN_SEED_MODELS"] == "0"  # the server itself does not
+
+    worker = found["Deployment", "dcgan-worker"]["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] > LOCK_WAIT_SECONDS  # the trainer checkpoints
+    container = worker["containers"][0]
+    alive = {e["name"]: e.get("value") for e in container["env"]}["DCGAN_ALIVE_FILE"]
+    probe = " ".join(container["livenessProbe"]["exec"]["command"])
+    assert alive in probe and alive in " ".join(container["startupProbe"]["exec"]["command"])
+    assert all(c["securityContext"]["readOnlyRootFilesystem"] for c in worker["containers"])
+    assert alive.startswith("/tmp/")  # the worker's writable emptyDir
+
+
+def test_compose_services_stop_within_their_grace_periods():
+    from app.config import Settings
+    from app.runner import LOCK_WAIT_SECONDS
+
+    def seconds(service: dict) -> int:
+        return int(service["stop_grace_period"].removesuffix("s"))
+
+    scale = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert seconds(scale["api"]) > Settings().graceful_timeout
+    assert seconds(scale["worker"]) > LOCK_WAIT_SECONDS
+    single = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert all(seconds(service) > LOCK_WAIT_SECONDS for service in single.values())  # it trains
+
+
+def test_kubernetes_nginx_runs_the_repositorys_template_with_its_cache():
+    generated = yaml.safe_load(NGINX_KUSTOMIZATION.read_text())["configMapGenerator"]
+    assert len(generated) == 1 and generated[0]["name"] == "dcgan-nginx-template"
+    assert [(NGINX_KUSTOMIZATION.parent / f).resolve() for f in generated[0]["files"]] == [TEMPLATE]
+    found = manifests()
+    spec = found["Deployment", "dcgan-nginx"]["spec"]["template"]["spec"]
+    nginx = spec["containers"][0]
+    assert tuple(int(n) for n in nginx["image"].split(":")[1].split(".")) >= (1, 27, 3)
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in nginx["volumeMounts"]}
+    assert mounts["/etc/nginx/templates"]["configMap"]["name"] == "dcgan-nginx-template"
+    env = {e["name"]: e["value"] for e in nginx["env"]}
+    used = set(re.findall(r"\$\{(\w+)\}", TEMPLATE.read_text()))
+    assert used <= set(env) and all(re.match(env["NGINX_ENVSUBST_FILTER"], n) for n in used)
+    cache = env["NGINX_CACHE_DIR"]  # on a writable volume, as everything nginx writes
+    assert any(cache.startswith(path + "/") for path, v in mounts.items() if "emptyDir" in v)
+    assert {"/etc/nginx/conf.d", "/run"} <= {p for p, v in mounts.items() if "emptyDir" in v}
+    assert nginx["securityContext"]["readOnlyRootFilesystem"] is True
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert nginx["ports"][0]["containerPort"] == int(env["NGINX_PORT"]) > 1024  # not root
+    api_service = found["Service", "dcgan-api"]["spec"]
+    assert env["NGINX_UPSTREAM_SERVERS"] == f"server dcgan-api:{api_service['ports'][0]['port']};"
+    service = found["Service", "dcgan-nginx"]["spec"]
+    assert (
+        service["selector"].items()
+        <= found["Deployment", "dcgan-nginx"]["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def kustomize(folder: Path) -> list[dict]:
+    done = subprocess.run(
+        [KUBECTL, "kustomize", str(folder)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return list(yaml.safe_load_all(done.stdout))
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="needs kubectl (for `kubectl kustomize`)")
+def test_kustomize_builds_of_base_and_gpu_overlay_validate(tmp_path):
+    executable = Path(sys.executable).parent / "kubernetes-validate"
+    built = {folder.name: kustomize(folder) for folder in (K8S, K8S_GPU)}
+    for name, resources in built.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump_all(resources))
+        for version in KUBERNETES_VERSIONS:
+            done = subprocess.run(
+                [str(executable), "--strict", "-k", version, str(path)],
+                capture_output=True,
+                text=True,
+            )
+            output = done.stdout + done.stderr
+            assert done.returncode == 0, output
+            assert len(re.findall(r"passed for resource", output)) == len(resources), output
+
+    base = {(r["kind"], r["metadata"]["name"]): r for r in built["k8s"]}
+    maps = [r for r in built["k8s"] if r["kind"] == "ConfigMap"]
+    assert [m["data"] for m in maps] == [{TEMPLATE.name: TEMPLATE.read_text()}]
+    nginx = base["Deployment", "dcgan-nginx"]["spec"]["template"]["spec"]
+    assert nginx["volumes"][0]["configMap"]["name"] == maps[0]["metadata"]["name"]  # hashed
+
+    gpu = {(r["kind"], r["metadata"]["name"]): r for r in built["k8s-gpu"]}
+    assert gpu.keys() == base.keys()
+
+    def container(resources: dict, name: str) -> dict:
+        return resources["Deployment", name]["spec"]["template"]["spec"]["containers"][0]
+
+    worker = container(gpu, "dcgan-worker")
+    assert worker["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert worker["image"].endswith("-gpu") and worker["args"] == ["dcgan-worker"]
+    assert worker["env"] == container(base, "dcgan-worker")["env"]  # only image and resources
+    assert container(gpu, "dcgan-api") == container(base, "dcgan-api")  # serving stays on CPU

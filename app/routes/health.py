@@ -59,5 +59,5 @@ async def readyz(registry: RegistryDep, jobs: JobsDep) -> JSONResponse:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
 async def metrics(metrics: MetricsDep) -> Response:
-    """Prometheus text format: requests and latency by route, images, batches, cache."""
-    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text format: requests by route, images, batches, cache, jobs, process."""
+    return Response(await metrics.render(), media_type=CONTENT_TYPE_LATEST)
