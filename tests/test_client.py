@@ -134,10 +134,10 @@ def _close(*socks: socket.socket) -> None:
 
 
 @pytest.fixture(scope="module")
-def service(models_dir, mnist_path, tmp_path_factory):
-    """A real server with its own models and data folders, and a token."""
+def service(models_dir, small_mnist, tmp_path_factory):
+    """A real server with its own models and data folders, a token, and a small MNIST."""
     root = tmp_path_factory.mktemp("client")
-    with serving(service_env(root, models_dir, mnist_path, TOKEN)) as url:
+    with serving(service_env(root, models_dir, small_mnist, TOKEN)) as url:
         yield url
 
 
@@ -325,7 +325,8 @@ def test_dropped_sse_connections_lose_and_repeat_no_event(service, tiny_job):
 
 @pytest.mark.slow
 def test_cancel_then_resume_follow_through_dropped_connections(service):
-    flags = ["--name", "long", "--epochs", "50", "--limit", "64", "--batch-size", "64"]
+    flags = ["--name", "long", "--recipe", "tutorial", "--epochs", "50"]
+    flags += ["--limit", "64", "--batch-size", "64"]
     created = cli("jobs", "create", *flags, url=service)
     job_id = json.loads(created.stdout)["id"]
     with Client(service) as client:
@@ -363,8 +364,12 @@ def test_readme_client_examples_run(service, tiny_job, tmp_path):
     commands = re.findall(r"^\.venv/bin/dcgan-digits .*$", section, re.M)
     assert len(commands) >= 5
     env = {**os.environ, "DCGAN_URL": service, "DCGAN_API_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    listing = httpx.get(f"{service}/models").json()["models"]
+    active = {m["name"]: m["active_version"] for m in listing}
     for command in commands:
         command = command.replace(".venv/bin/dcgan-digits", f"{sys.executable} -m client.cli")
+        # this server's models are tiny stand-ins, numbered from 1
+        command = re.sub(r"\b(c?dcgan)@\d+", lambda m: f"{m[1]}@{active[m[1]]}", command)
         done = subprocess.run(
             ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, timeout=600
         )
@@ -377,7 +382,8 @@ def test_readme_client_examples_run(service, tiny_job, tmp_path):
 
 @pytest.mark.slow
 def test_jobs_create_sends_the_schemas_flags_and_delete_removes_a_finished_job(service):
-    flags = ["--name", "flags", "--epochs", "50", "--limit", "64", "--batch-size", "64"]
+    flags = ["--name", "flags", "--recipe", "tutorial", "--epochs", "50"]
+    flags += ["--limit", "64", "--batch-size", "64"]
     flags += ["--ema-decay", "0.9", "--lr-decay-epochs", "2", "--top-k", "0.5"]
     flags += ["--r1-gamma", "0.1", "--checkpoint-every", "5", "--no-activate"]
     created = cli("jobs", "create", *flags, url=service)
@@ -391,7 +397,8 @@ def test_jobs_create_sends_the_schemas_flags_and_delete_removes_a_finished_job(s
     given = {"ema_decay": 0.9, "lr_decay_epochs": 2, "top_k": 0.5, "r1_gamma": 0.1}
     given |= {"checkpoint_every": 5, "activate": False, "epochs": 50, "limit": 64}
     assert {k: params[k] for k in given} == given
-    assert params["learning_rate"] == 1e-4 and params["seed"] == 0  # the server's defaults
+    assert params["recipe"] == "tutorial"  # and what was not given is the recipe's:
+    assert params.get("learning_rate") is None and params.get("seed") is None
 
     deleted = cli("jobs", "delete", str(job_id), url=service)
     assert deleted.returncode == 0 and lines(deleted) == [f"job {job_id}: deleted"]

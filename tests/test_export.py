@@ -55,7 +55,7 @@ def test_export_versions_and_reload_without_project_code(tmp_path):
         first = export_generator(generator, config, base, {"epochs_trained": 0})
         second = export_generator(generator, config, base, {"epochs_trained": 0})
         assert (first.name, second.name) == ("1", "2")
-        assert sorted(p.name for p in base.iterdir()) == ["1", "2"]  # no temporary left
+        assert sorted(p.name for p in base.iterdir()) == [LAST_VERSION_FILE, "1", "2"]  # no temp
         files = {p.name for p in second.iterdir()}
         assert files - {"assets"} == SAVED_MODEL | {"model.json", "grid.png"}, files
         info = json.loads((second / "model.json").read_text())

@@ -26,10 +26,10 @@ GRACE = 10  # seconds a stopped trainer has to exit before SIGKILL
 
 
 @pytest.fixture(scope="module")
-def service(models_dir, mnist_path, tmp_path_factory):
+def service(models_dir, small_mnist, tmp_path_factory):
     """A server with its own copy of the models folder and its own data folder."""
     root = tmp_path_factory.mktemp("jobs")
-    env = service_env(root, models_dir, mnist_path, TOKEN) | {
+    env = service_env(root, models_dir, small_mnist, TOKEN) | {
         "DCGAN_CANCEL_GRACE_SECONDS": str(GRACE)
     }
     proc, url = start_server(env)

@@ -287,11 +287,11 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(pg, models_dir, mnist_path, tmp_path_factory) -> Iterator[Cluster]:
+def cluster(pg, models_dir, small_mnist, tmp_path_factory) -> Iterator[Cluster]:
     """Two replicas that run no jobs and three workers, sharing the database and both folders.
     Every job below may run on any worker; the last test kills one."""
     root = tmp_path_factory.mktemp("scale")
-    env = service_env(root, models_dir, mnist_path, TOKEN) | {
+    env = service_env(root, models_dir, small_mnist, TOKEN) | {
         "DCGAN_DATABASE_URL": pg.url("scale"),
         "DCGAN_RUN_JOBS": "off",
         "DCGAN_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),

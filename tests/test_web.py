@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -90,12 +91,12 @@ PIXELS = """img => {
 
 
 @pytest.fixture(scope="module")
-def service(models_dir, mnist_path, tmp_path_factory):
+def service(models_dir, small_mnist, tmp_path_factory):
     """A server with its own models and data: cdcgan@1 and ada@1 (trained here, by job 1) with
     quality numbers and curves, dcgan@1 flagged as a copier; job 2 interrupted with a checkpoint
     to resume from, job 3 interrupted without one."""
     root = tmp_path_factory.mktemp("web")
-    env = service_env(root, models_dir, mnist_path, TOKEN)
+    env = service_env(root, models_dir, small_mnist, TOKEN)
     export_tiny(root / "models" / "ada", conditional=False, seed=4)
     for ref, extra in [("cdcgan/1", CDCGAN), ("dcgan/1", {"metrics": COPIER}), ("ada/1", ADA)]:
         info = root / "models" / ref / "model.json"
@@ -109,8 +110,10 @@ def service(models_dir, mnist_path, tmp_path_factory):
 
 
 def write_jobs(data_dir: Path) -> None:
-    """The job records the page lists, written by the real store before the server starts."""
-    asyncio.run(_write_jobs(data_dir))
+    """The job records the page lists, written by the real store before the server starts (in a
+    thread of its own: an earlier test's browser may have left this thread's event loop set)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _write_jobs(data_dir)).result()
 
 
 async def _write_jobs(data_dir: Path) -> None:
