@@ -22,7 +22,7 @@ ModelQuery = Annotated[
     str | None,
     Query(
         pattern=REF_PATTERN,
-        examples=["dcgan", "cdcgan@4"],
+        examples=["dcgan", "cdcgan@5"],
         description="`name` (its active version) or `name@version`; default: the default model.",
     ),
 ]
