@@ -12,20 +12,20 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.batching import Batcher
-from app.cache import ImageCache
+from app.api.errors import http_error, validation_error
+from app.api.guard import Guard
+from app.api.routes import docs, generate, health, interpolate, jobs, models, noise, pages
 from app.config import Settings
-from app.errors import http_error, validation_error
-from app.generator import generation_options
-from app.guard import Guard
-from app.jobs import Jobs
-from app.jobstore import JobStore
+from app.jobs.runner import JobRunner
+from app.jobs.service import Jobs
+from app.jobs.store import JobStore
 from app.logs import RequestId, log_handler
 from app.metrics import Metrics, MetricsMiddleware
-from app.registry import ModelRegistry
-from app.rendering import Renderer
-from app.routes import docs, generate, health, interpolate, jobs, models, noise, pages
-from app.runner import JobRunner
+from app.serving.batching import Batcher
+from app.serving.cache import ImageCache
+from app.serving.generator import generation_options
+from app.serving.registry import ModelRegistry
+from app.serving.renderer import Renderer
 
 log = logging.getLogger("app")
 
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Handwritten digits from a DCGAN trained on MNIST.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url=None,  # FastAPI's pages load their files from a CDN: app/routes/docs.py's don't
+        docs_url=None,  # FastAPI's pages use a CDN: app/api/routes/docs.py's do not
         redoc_url=None,
     )
     app.state.settings = settings or Settings()

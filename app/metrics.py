@@ -24,7 +24,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.utils import floatToGoString
 
-from app.jobschema import FINISHED, JobState
+from app.jobs.schema import FINISHED, JobState
 
 log = logging.getLogger("app")
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)

@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 from app.config import Settings
-from app.generator import generation_options
-from app.jobs import Jobs
-from app.jobstore import JobStore, StoreUnavailable
+from app.jobs.runner import JobRunner
+from app.jobs.service import Jobs
+from app.jobs.store import JobStore, StoreUnavailable
 from app.logs import log_handler
-from app.registry import ModelRegistry
-from app.runner import JobRunner
+from app.serving.generator import generation_options
+from app.serving.registry import ModelRegistry
 
 log = logging.getLogger("app")
 ALIVE_SECONDS = 10.0

@@ -2,10 +2,10 @@
 
     python benchmarks/bf16_quality.py [--models-dir models] [--samples 10000]
 
-The service's own generator (app/generator.py) makes the evaluation's samples in a process of
-each precision (the bfloat16 graph rewrite is process-wide); training.evaluate scores them all in
-this float32 process, so only the generator's precision differs. Prints FID-MNIST and mean
-confidence per model and precision, and the differences.
+The service's own generator (app/serving/generator.py) makes the evaluation's samples in a
+process of each precision (the bfloat16 graph rewrite is process-wide); training.evaluate
+scores them all in this float32 process, so only the generator's precision differs. Prints
+FID-MNIST and mean confidence per model and precision, and the differences.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ GENERATE = """
 import json, sys
 import numpy as np
 from pathlib import Path
-from app.generator import Options, configure_precision
-from app.modelsdir import discover
-from app.registry import ModelRegistry
+from app.serving.generator import Options, configure_precision
+from app.serving.modelsdir import discover
+from app.serving.registry import ModelRegistry
 
 models, precision, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 samples = int(sys.argv[4])

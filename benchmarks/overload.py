@@ -62,7 +62,7 @@ def start(models: Path, data: Path, **extra: str) -> tuple[subprocess.Popen, str
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **extra,
     }
-    return serve_load.start([sys.executable, "-m", "app.server", "--port"], env)
+    return serve_load.start([sys.executable, "-m", "app.api.server", "--port"], env)
 
 
 def huge_body(proc: subprocess.Popen, url: str) -> None:

@@ -85,12 +85,13 @@ def readyz():
 uvicorn.run(app, port=int(sys.argv[2]), log_level="warning", access_log=False)
 """
 
-# The served generator (app.generator, as the batcher calls it) alone, fed by two threads in calls
-# of `rows` images: the most images/s the service could make. Precision is process-wide.
+# The served generator (app.serving.generator, as the batcher calls it) alone, fed by two
+# threads in calls of `rows` images: the most images/s the service could make. Precision is
+# process-wide.
 GENERATOR_ALONE = """
 import sys, threading, time
 import numpy as np, tensorflow as tf
-from app.generator import Generator, generation_options
+from app.serving.generator import Generator, generation_options
 saved_model_dir, precision = sys.argv[1], sys.argv[2]
 rows, seconds = int(sys.argv[3]), float(sys.argv[4])
 options = generation_options(precision, "auto", rows)
@@ -334,7 +335,7 @@ def main() -> None:
     }
     signature = load_signature(saved_model)
     servers = [
-        (f"service {p}", [sys.executable, "-m", "app.server", "--port"], p) for p in precisions
+        (f"service {p}", [sys.executable, "-m", "app.api.server", "--port"], p) for p in precisions
     ] + [("plain wrapper", [sys.executable, "-c", PLAIN_WRAPPER, str(saved_model)], "float32")]
     urls, procs = {}, []
     try:

@@ -1,5 +1,5 @@
 """Write client/job_schema.json, the API's job schema that `dcgan-digits jobs create` makes its
-flags from: run it whenever app/jobschema.py's JobParams changes (tests/test_client_schema.py
+flags from: run it whenever app/jobs/schema.py's JobParams changes (tests/test_client_schema.py
 fails until then)."""
 
 import json
@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.jobschema import JobParams  # noqa: E402
+from app.jobs.schema import JobParams  # noqa: E402
 from client.schema import SCHEMA_PATH  # noqa: E402
 
 if __name__ == "__main__":

@@ -116,8 +116,8 @@ def models_dir(tmp_path_factory) -> Path:
 
 def tiny_dcgan(models_dir: Path):
     """dcgan@1 of models_dir, loaded (and self-tested) for calls of up to 64 images."""
-    from app.generator import Options
-    from app.registry import ModelRegistry
+    from app.serving.generator import Options
+    from app.serving.registry import ModelRegistry
 
     registry = ModelRegistry(models_dir, "dcgan", Options(max_rows=64))
     return registry.load("dcgan", 1, models_dir / "dcgan" / "1")
@@ -219,7 +219,7 @@ class Server(subprocess.Popen):
 def start_server(env: dict, *args: str) -> tuple[Server, str]:
     """`dcgan-serve` (uvicorn) on a free loopback port; returns (process, base URL)."""
     port = free_port()
-    command = [sys.executable, "-m", "app.server", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "app.api.server", "--host", "127.0.0.1"]
     proc = Server([*command, "--port", str(port), *args], {**os.environ, **QUIET_TF, **env})
     return proc, f"http://127.0.0.1:{port}"
 

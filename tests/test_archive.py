@@ -4,7 +4,7 @@ import io
 import random
 import tarfile
 
-from app.archive import tar_gz
+from app.serving.archive import tar_gz
 
 
 def test_tar_gz_streams_and_keeps_every_byte(tmp_path):

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.batching import Batcher
-from app.generation import labels_for, noise_for
-from app.generator import Options, configure_precision
 from app.metrics import Metrics
-from app.registry import ModelRegistry
+from app.serving.batching import Batcher
+from app.serving.generator import Options, configure_precision
+from app.serving.inputs import labels_for, noise_for
+from app.serving.registry import ModelRegistry
 from tests.conftest import QUIET_TF, ROOT, tiny_dcgan
 
 

@@ -1,4 +1,4 @@
-from app.cache import ImageCache
+from app.serving.cache import ImageCache
 
 
 def test_lru_evicts_least_recent_by_bytes():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from app.calls import candidate_sizes, in_calls, plan_calls
+from app.serving.calls import candidate_sizes, in_calls, plan_calls
 
 
 def test_plan_pads_the_last_call_when_that_is_cheaper():

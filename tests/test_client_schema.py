@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from app.jobschema import JobParams
+from app.jobs.schema import JobParams
 from client.cli import build_parser
 from client.schema import add_schema_flags, load_schema
 
@@ -39,7 +39,7 @@ def parse(*argv: str) -> dict:
 def test_the_committed_schema_is_the_apis():
     api = json.loads(json.dumps(JobParams.model_json_schema()))
     assert load_schema() == api, (
-        "client/job_schema.json differs from app.jobschema.JobParams: "
+        "client/job_schema.json differs from app.jobs.schema.JobParams: "
         "run `python scripts/update-client-schema.py` and commit the file"
     )
 

@@ -351,7 +351,7 @@ def test_kubernetes_storage_names_where_to_set_a_read_write_many_class():
 
 def test_kubernetes_pods_stop_within_their_grace_periods_and_seed_on_each_rollout():
     from app.config import Settings
-    from app.runner import LOCK_WAIT_SECONDS
+    from app.jobs.runner import LOCK_WAIT_SECONDS
 
     found = manifests()
     assert not any(kind == "Job" for kind, _ in found)  # a Job's template cannot be re-applied
@@ -380,7 +380,7 @@ def test_kubernetes_pods_stop_within_their_grace_periods_and_seed_on_each_rollou
 
 def test_compose_services_stop_within_their_grace_periods():
     from app.config import Settings
-    from app.runner import LOCK_WAIT_SECONDS
+    from app.jobs.runner import LOCK_WAIT_SECONDS
 
     def seconds(service: dict) -> int:
         return int(service["stop_grace_period"].removesuffix("s"))

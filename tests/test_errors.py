@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from app.deps import EVENT_ID_PATTERN, PATTERN_RULES
-from app.errors import Error, sentence
+from app.api.deps import EVENT_ID_PATTERN, PATTERN_RULES
+from app.api.errors import Error, sentence
 from app.main import create_app
 from app.names import NAME_RULE, REF_RULE
 

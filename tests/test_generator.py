@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.generator import Generator, NotExact, Options, fingerprint, to_pixels
-from app.graphs import constant_weights
-from app.registry import ModelRegistry
+from app.serving.generator import Generator, NotExact, Options, fingerprint, to_pixels
+from app.serving.graphs import constant_weights
+from app.serving.registry import ModelRegistry
 from tests.conftest import QUIET_TF, ROOT
 
 
@@ -151,8 +151,8 @@ def bf16_inputs():
 BFLOAT16 = """
 import sys, numpy as np
 from pathlib import Path
-from app.generator import Options, configure_precision, to_pixels
-from app.registry import ModelRegistry
+from app.serving.generator import Options, configure_precision, to_pixels
+from app.serving.registry import ModelRegistry
 configure_precision("bfloat16")
 models = Path(sys.argv[1])
 registry = ModelRegistry(models, "dcgan", Options("bfloat16", "auto", 32))

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from app.graphs import constant_weights, rewritten
+from app.serving.graphs import constant_weights, rewritten
 
 
 @pytest.mark.parametrize("name", ["dcgan", "cdcgan"])

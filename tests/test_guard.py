@@ -4,8 +4,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.errors import Error
 from app.config import Settings
-from app.errors import Error
 from app.main import create_app
 
 

@@ -43,7 +43,7 @@ def test_readyz_is_503_with_the_reason_while_the_job_runner_is_down(settings, tm
 
     from fastapi.testclient import TestClient
 
-    from app.jobstore import JobStore
+    from app.jobs.store import JobStore
     from app.main import create_app
 
     JobStore(tmp_path / "jobs.db").close()

@@ -8,13 +8,13 @@ import time
 import pytest
 
 from app.config import Settings
-from app.generator import Options
-from app.jobrun import JobRun
-from app.jobs import JobConflict, Jobs, NoSuchJob, QueueFull
-from app.jobschema import JobParams, JobState
-from app.jobstore import JobStore
-from app.registry import ModelRegistry
-from app.runner import JobRunner
+from app.jobs.run import JobRun
+from app.jobs.runner import JobRunner
+from app.jobs.schema import JobParams, JobState
+from app.jobs.service import JobConflict, Jobs, NoSuchJob, QueueFull
+from app.jobs.store import JobStore
+from app.serving.generator import Options
+from app.serving.registry import ModelRegistry
 from tests.conftest import fill, small_disk
 from tests.test_jobstore import hold_sqlite_lock
 

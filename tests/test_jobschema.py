@@ -1,7 +1,7 @@
 """Job parameters: a recipe and its overrides onto trainer flags; names a job may export as."""
 
-from app.jobschema import RECIPES, JobParams
-from app.routes.jobs import export_name_problem
+from app.api.routes.jobs import export_name_problem
+from app.jobs.schema import RECIPES, JobParams
 from training import recipes
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.jobschema import JobState
-from app.jobstore import JobStore, QueueFull, StoreUnavailable
+from app.jobs.schema import JobState
+from app.jobs.store import JobStore, QueueFull, StoreUnavailable
 
 LOCKER = """
 import sqlite3, sys, time

@@ -38,8 +38,8 @@ def test_draws_take_each_mode_by_its_weight_with_its_mean_and_covariance():
 SERVED = """
 import sys, numpy as np
 from pathlib import Path
-from app.generator import Options, configure_precision
-from app.registry import ModelRegistry
+from app.serving.generator import Options, configure_precision
+from app.serving.registry import ModelRegistry
 configure_precision(sys.argv[2])
 version = Path(sys.argv[1])
 model = ModelRegistry(version.parent.parent, "dcgan", Options(sys.argv[2], "auto", 64)).load(

@@ -4,8 +4,8 @@ import json
 import logging
 import shutil
 
-from app.generator import Options
-from app.loading import load_version, redact
+from app.serving.generator import Options
+from app.serving.loading import load_version, redact
 
 
 def test_an_export_in_the_older_layout_loads_and_says_so(models_dir, tmp_path, caplog):

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.jobstore import JobStore
+from app.jobs.store import JobStore
 from app.logs import JsonFormatter, RequestId, job_context, request_id
 from app.main import worker_id
 from tests.conftest import service_env, start_server, wait_ready

@@ -67,7 +67,7 @@ def test_no_servable_model_exits_with_one_line(tmp_path):
 @pytest.mark.slow
 def test_dcgan_serve_help_lists_host_port_workers():
     done = subprocess.run(
-        [sys.executable, "-c", "from app.server import serve; serve(['--help'])"],
+        [sys.executable, "-c", "from app.api.server import serve; serve(['--help'])"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,8 +8,8 @@ import sqlite3
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.jobschema import JobState
-from app.jobstore import JobStore
+from app.jobs.schema import JobState
+from app.jobs.store import JobStore
 from app.metrics import Metrics
 
 

@@ -3,7 +3,7 @@
 import os
 import time
 
-from app import modelsdir
+from app.serving import modelsdir
 from training import export
 
 

@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.jobschema import JobParams
-from app.modelsdir import discover
+from app.jobs.schema import JobParams
 from app.names import REF_PATTERN, is_model_name, name_problem, parse_ref
+from app.serving.modelsdir import discover
 
 
 @pytest.mark.parametrize("name", ["dcgan", "cdcgan", "a", "my-digits_2", "0" * 40])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.jobschema import JobParams
+from app.jobs.schema import JobParams
 from app.main import create_app
 from tests.conftest import ROOT, serving
 

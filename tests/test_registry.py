@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from app.generator import Options
-from app.modelsdir import read_active
-from app.registry import ModelRegistry, UnknownModel
+from app.serving.generator import Options
+from app.serving.modelsdir import read_active
+from app.serving.registry import ModelRegistry, UnknownModel
 from training.export import next_version
 
 

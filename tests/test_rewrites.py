@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from app.rewrites import fold_batch_norm, function, subpixel_filter
+from app.serving.rewrites import fold_batch_norm, function, subpixel_filter
 
 RNG = np.random.default_rng(0)
 

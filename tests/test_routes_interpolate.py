@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.generation import noise_for, slerp
 from app.main import create_app
+from app.serving.inputs import noise_for, slerp
 from tests.conftest import ROOT, image, tiles
 
 

@@ -1,6 +1,6 @@
 """GET /models and /models/{name}."""
 
-from app.generator import has_native_bfloat16
+from app.serving.generator import has_native_bfloat16
 
 
 def test_models_lists_versions_status_and_model_json(client):

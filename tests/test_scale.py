@@ -30,8 +30,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.jobschema import JobState
-from app.jobstore import MIGRATIONS, JobStore
+from app.jobs.schema import JobState
+from app.jobs.store import MIGRATIONS, JobStore
 from tests.conftest import QUIET_TF, Server, free_port, service_env, start_server, wait_ready
 from tests.test_deploy import NGINX, nginx_command, section_commands
 from tests.test_jobstore import check_store

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.generation import labels_for, noise_for
-from app.generator import Options
-from app.registry import ModelRegistry
+from app.serving.generator import Options
+from app.serving.inputs import labels_for, noise_for
+from app.serving.registry import ModelRegistry
 from tests.conftest import ROOT
 from training.data import scale_images
 from training.evaluate import load_classifier

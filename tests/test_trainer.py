@@ -3,9 +3,9 @@ import os
 import signal
 import sys
 
-from app.jobschema import JobParams
-from app.runpaths import JobPaths
-from app.trainer import (
+from app.jobs.paths import JobPaths
+from app.jobs.schema import JobParams
+from app.jobs.trainer import (
     end_trainer,
     exit_reason,
     explain,

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.generator import has_native_bfloat16
-from app.jobs import Jobs
-from app.jobschema import JobParams, JobState
-from app.jobstore import JobStore
-from app.runpaths import JobPaths
+from app.jobs.paths import JobPaths
+from app.jobs.schema import JobParams, JobState
+from app.jobs.service import Jobs
+from app.jobs.store import JobStore
+from app.serving.generator import has_native_bfloat16
 from tests.conftest import ROOT, export_tiny, service_env, serving
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from app.jobstore import JobStore
+from app.jobs.store import JobStore
 from tests.conftest import QUIET_TF, ROOT
 
 pytestmark = pytest.mark.slow

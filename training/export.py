@@ -40,8 +40,8 @@ from training.samples import grid_image
 
 log = logging.getLogger("training")
 NOISE_TO_LATENT, LATENT_TO_IMAGES = "noise_to_latent", "latent_to_images"
-# Shared with the service (app/modelsdir.py spells them too): the highest version a name ever
-# had, never exported again (the service raises it before it deletes a version), and the
+# Shared with the service (app/serving/modelsdir.py spells them too): the highest version a
+# name ever had, never exported again (the service raises it before it deletes a version), and the
 # folder an export is written in before it is renamed to its version.
 LAST_VERSION_FILE = ".last-version"
 EXPORT_PREFIX = ".tmp-export-"

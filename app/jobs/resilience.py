@@ -8,8 +8,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from app.jobstore import StoreUnavailable
-from app.trainer import explain
+from app.jobs.store import StoreUnavailable
+from app.jobs.trainer import explain
 
 log = logging.getLogger("app")
 TROUBLE = (StoreUnavailable, OSError)  # the database's or the disk's state: worth trying again

@@ -8,7 +8,7 @@ safe depends on the CPU and the TensorFlow build, so it is measured when the mod
 self-test computes random rows one by one, then in calls of each candidate size, and keeps the
 sizes whose every row (and, of an export called as two halves, every latent code) matches bit
 for bit. Requests are then served in calls of those sizes (padded where that is cheaper:
-app/calls.py); with none but 1, every image is computed in a call of its own.
+app/serving/calls.py); with none but 1, every image is computed in a call of its own.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.calls import candidate_sizes, in_calls, plan_calls
-from app.graphs import served_calls
+from app.serving.calls import candidate_sizes, in_calls, plan_calls
+from app.serving.graphs import served_calls
 
 log = logging.getLogger("app")
 Precision = Literal["float32", "bfloat16"]
@@ -95,7 +95,7 @@ def fingerprint(
 ) -> str:
     """What an image's bytes depend on beyond the request: the weights (the SavedModel's
     checksum), the precision, how the graph holds the weights and which rewrites it got at load
-    (see app/graphs.py), the TensorFlow build, the device and its instruction set, and the
+    (see app/serving/graphs.py), the TensorFlow build, the device and its instruction set, and the
     thread count. It goes into ETags, so a cache in front of unlike replicas keeps them
     apart."""
     import tensorflow as tf

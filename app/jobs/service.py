@@ -1,7 +1,7 @@
 """Training jobs as the API sees them: create, read, cancel, resume, delete, follow.
 
 The routes use this façade alone. Jobs and their events live in the job store (SQLite, or
-PostgreSQL shared by replicas); a JobRunner (app/runner.py), in this process or in a
+PostgreSQL shared by replicas); a JobRunner (app/jobs/runner.py), in this process or in a
 `dcgan-worker`, claims queued jobs from it and runs their trainers. So every action here is a
 change in the store that any runner sees, and following a job reads the store: a replica that
 does not run the job streams its events as well as one that does. Every method runs its store
@@ -18,10 +18,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from app.jobschema import FINISHED, RESUMABLE, JobParams, JobState, state_flags
-from app.jobstore import DiskFull, JobStore, QueueFull, StoreUnavailable
-from app.loading import redact
-from app.runpaths import JOBS_FOLDER, JobPaths
+from app.jobs.paths import JOBS_FOLDER, JobPaths
+from app.jobs.schema import FINISHED, RESUMABLE, JobParams, JobState, state_flags
+from app.jobs.store import DiskFull, JobStore, QueueFull, StoreUnavailable
+from app.serving.loading import redact
 
 log = logging.getLogger("app")
 POLL_SECONDS = 1.0  # how often a follower looks for events written by another process

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.rewrites import REWRITES, function
+from app.serving.rewrites import REWRITES, function
 
 log = logging.getLogger("app")
 # An export with a fitted prior has these beside serving_default, which is the second applied to

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.deps import PATTERN_RULES
-from app.guard import methods_at
+from app.api.deps import PATTERN_RULES
+from app.api.guard import methods_at
 
 # Descriptions of the errors many routes share, for errors().
 AUTH = {401: "Missing or wrong bearer token."}

@@ -13,9 +13,9 @@ import signal
 import sys
 from pathlib import Path
 
-from app.jobschema import JobParams
+from app.jobs.paths import JobPaths
+from app.jobs.schema import JobParams
 from app.names import CLASSIFIER
-from app.runpaths import JobPaths
 
 log = logging.getLogger("app")
 TRAINER_NICE = 10  # yield the CPU to /generate

@@ -12,13 +12,13 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 
+from app.api.guard import token_ok
 from app.config import Settings
-from app.guard import token_ok
-from app.jobs import Jobs
+from app.jobs.service import Jobs
 from app.metrics import Metrics
 from app.names import NAME_PATTERN, NAME_RULE, REF_PATTERN, REF_RULE
-from app.registry import ModelRegistry, ModelVersion, UnknownModel
-from app.rendering import Renderer
+from app.serving.registry import ModelRegistry, ModelVersion, UnknownModel
+from app.serving.renderer import Renderer
 
 DIGIT_LIST_PATTERN = r"^[0-9](,[0-9])*$"
 EVENT_ID_PATTERN = r"^[0-9]{1,15}$"

@@ -1,4 +1,4 @@
-"""The JobRunner: claims queued jobs from the store, one at a time, and runs each (app/jobrun.py).
+"""The JobRunner: claims queued jobs from the store, one at a time, and runs each (app/jobs/run.py).
 
 The API process runs one when DCGAN_RUN_JOBS=embedded (the default); `dcgan-worker` processes
 run one each. While a trainer runs, its runner copies the trainer's events into the store,
@@ -23,14 +23,14 @@ import shutil
 import time
 
 from app.config import Settings
-from app.jobrun import LOCK_WAIT_SECONDS, JobRun
-from app.jobs import Jobs
-from app.jobstore import StoreUnavailable
+from app.jobs.paths import JobPaths
+from app.jobs.resilience import Retrying, Supervisor
+from app.jobs.run import LOCK_WAIT_SECONDS, JobRun
+from app.jobs.service import Jobs
+from app.jobs.store import StoreUnavailable
 from app.logs import job_context
-from app.modelsdir import sweep_exports
-from app.registry import ModelRegistry
-from app.resilience import Retrying, Supervisor
-from app.runpaths import JobPaths
+from app.serving.modelsdir import sweep_exports
+from app.serving.registry import ModelRegistry
 
 log = logging.getLogger("app")
 HEARTBEAT_SECONDS = 5.0

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.deps import (
+from app.api.deps import (
     DIGIT_LIST_PATTERN,
     Digits,
     RegistryDep,
@@ -16,10 +16,7 @@ from app.deps import (
     SettingsDep,
     resolve_model,
 )
-from app.generation import noise_for
-from app.imaging import default_cols, grid_png
-from app.rendering import ImageSpec
-from app.routes.images import (
+from app.api.routes.images import (
     IfNoneMatch,
     ModelQuery,
     cache_control,
@@ -29,6 +26,9 @@ from app.routes.images import (
     labels_key,
     respond,
 )
+from app.serving.encoding import default_cols, grid_png
+from app.serving.inputs import noise_for
+from app.serving.renderer import ImageSpec
 
 router = APIRouter(tags=["generate"])
 

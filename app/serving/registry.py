@@ -19,9 +19,10 @@ import shutil
 import time
 from pathlib import Path
 
-from app.generator import Options
-from app.loading import DEFAULT_OPTIONS, ModelVersion, load_version, read_info
-from app.modelsdir import (
+from app.names import parse_ref
+from app.serving.generator import Options
+from app.serving.loading import DEFAULT_OPTIONS, ModelVersion, load_version, read_info
+from app.serving.modelsdir import (
     ACTIVE_FILE,
     discover,
     read_active,
@@ -29,7 +30,6 @@ from app.modelsdir import (
     tree_mtime,
     write_active,
 )
-from app.names import parse_ref
 
 log = logging.getLogger("app")
 

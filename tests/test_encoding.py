@@ -3,7 +3,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from app.imaging import gif_bytes, grid, grid_png
+from app.serving.encoding import gif_bytes, grid, grid_png
 
 
 def test_grid_places_tiles_row_major_with_black_gaps():

@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from app.jobschema import JobParams, JobState, project
-from app.loading import redact
-from app.modelsdir import read_active, write_active
-from app.runpaths import JobPaths
-from app.trainer import (
+from app.jobs.paths import JobPaths
+from app.jobs.schema import JobParams, JobState, project
+from app.jobs.trainer import (
     end_trainer,
     exit_reason,
     exited_within,
@@ -29,9 +27,11 @@ from app.trainer import (
     start_trainer,
     trainer_command,
 )
+from app.serving.loading import redact
+from app.serving.modelsdir import read_active, write_active
 
 if TYPE_CHECKING:
-    from app.runner import JobRunner
+    from app.jobs.runner import JobRunner
 
 log = logging.getLogger("app")
 POLL_SECONDS = 0.2

@@ -1,4 +1,4 @@
-"""Graph rewrites a generator's frozen graph gets at load (see app/graphs.py): each edits a
+"""Graph rewrites a generator's frozen graph gets at load (see app/serving/graphs.py): each edits a
 GraphDef in place and returns how many places it changed."""
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from app.generator import Generator
 from app.metrics import Metrics
+from app.serving.generator import Generator
 
 log = logging.getLogger("app")
 

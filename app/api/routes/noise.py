@@ -11,12 +11,12 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from app.deps import RegistryDep, SettingsDep, resolve_model
-from app.errors import INVALID, errors
-from app.generation import noise_for
-from app.registry import ModelVersion
-from app.routes.generate import DigitQuery, DigitsQuery, NQuery, SeedQuery
-from app.routes.images import ModelQuery, cache_control, labels_for_request
+from app.api.deps import RegistryDep, SettingsDep, resolve_model
+from app.api.errors import INVALID, errors
+from app.api.routes.generate import DigitQuery, DigitsQuery, NQuery, SeedQuery
+from app.api.routes.images import ModelQuery, cache_control, labels_for_request
+from app.serving.inputs import noise_for
+from app.serving.registry import ModelVersion
 
 router = APIRouter(tags=["generate"])
 NPY = "application/x-npy"

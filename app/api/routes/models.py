@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from fastapi.responses import StreamingResponse
 
-from app.archive import tar_gz
-from app.deps import Digits, RegistryDep, require_token
-from app.errors import AUTH, INVALID, errors
+from app.api.deps import Digits, RegistryDep, require_token
+from app.api.errors import AUTH, INVALID, errors
 from app.names import NAME_PATTERN
-from app.registry import ModelConflict, ModelRegistry, UnknownModel
+from app.serving.archive import tar_gz
+from app.serving.registry import ModelConflict, ModelRegistry, UnknownModel
 
 router = APIRouter(prefix="/models", tags=["models"])
 Name = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", examples=["dcgan"])]

@@ -1,5 +1,5 @@
 """Training jobs over HTTP: create, list, inspect, follow (SSE), samples, GIF, cancel, resume,
-delete. Every route calls the Jobs façade (app/jobs.py) and shapes its answer."""
+delete. Every route calls the Jobs façade (app/jobs/service.py) and shapes its answer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import (
+from app.api.deps import (
     EVENT_ID_PATTERN,
     Digits,
     JobsDep,
@@ -21,11 +21,11 @@ from app.deps import (
     require_json,
     require_token,
 )
-from app.errors import AUTH, INVALID, errors
-from app.imaging import progress_gif
-from app.jobs import DiskFull, JobConflict, NoSuchJob, QueueFull, StoreUnavailable
-from app.jobschema import Job, JobParams
-from app.loading import redact
+from app.api.errors import AUTH, INVALID, errors
+from app.jobs.schema import Job, JobParams
+from app.jobs.service import DiskFull, JobConflict, NoSuchJob, QueueFull, StoreUnavailable
+from app.serving.encoding import progress_gif
+from app.serving.loading import redact
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=errors(INVALID))
 JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1]), Digits]

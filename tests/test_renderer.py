@@ -5,12 +5,12 @@ from functools import partial
 
 import numpy as np
 
-from app.batching import Batcher
-from app.cache import ImageCache
-from app.generation import noise_for
-from app.imaging import grid_png
 from app.metrics import Metrics
-from app.rendering import ImageSpec, Renderer
+from app.serving.batching import Batcher
+from app.serving.cache import ImageCache
+from app.serving.encoding import grid_png
+from app.serving.inputs import noise_for
+from app.serving.renderer import ImageSpec, Renderer
 from tests.conftest import tiny_dcgan
 
 

@@ -7,11 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.deps import Digits, RegistryDep, RendererDep, SettingsDep, resolve_model
-from app.generation import walk
-from app.imaging import gif_bytes, grid_png
-from app.rendering import ImageSpec
-from app.routes.images import (
+from app.api.deps import Digits, RegistryDep, RendererDep, SettingsDep, resolve_model
+from app.api.routes.images import (
     IfNoneMatch,
     ModelQuery,
     cache_control,
@@ -21,6 +18,9 @@ from app.routes.images import (
     labels_key,
     respond,
 )
+from app.serving.encoding import gif_bytes, grid_png
+from app.serving.inputs import walk
+from app.serving.renderer import ImageSpec
 
 router = APIRouter(tags=["generate"])
 

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from app.batching import Batcher
-from app.cache import ImageCache
 from app.metrics import Metrics
-from app.registry import ModelVersion
+from app.serving.batching import Batcher
+from app.serving.cache import ImageCache
+from app.serving.registry import ModelVersion
 
 
 @dataclasses.dataclass(frozen=True)

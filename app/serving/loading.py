@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.generator import Generator, NotExact, Options, fingerprint
-from app.graphs import LATENT_SIGNATURES
-from app.modelsdir import saved_model_dir
+from app.serving.generator import Generator, NotExact, Options, fingerprint
+from app.serving.graphs import LATENT_SIGNATURES
+from app.serving.modelsdir import saved_model_dir
 
 log = logging.getLogger("app")
 DEFAULT_OPTIONS = Options()

@@ -11,8 +11,8 @@ import json
 import time
 from collections.abc import Sequence
 
-from app.database import Database, DiskFull, StoreUnavailable
-from app.jobschema import ACTIVE, FINISHED, JobState
+from app.jobs.database import Database, DiskFull, StoreUnavailable
+from app.jobs.schema import ACTIVE, FINISHED, JobState
 
 # Migration N brings the schema from version N-1 to N; {id} is the dialect's id column.
 MIGRATIONS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.generator import Generator
+from app.serving.generator import Generator
 
 
 def noise_for(seed: int, n: int, noise_dim: int) -> np.ndarray:

@@ -8,15 +8,15 @@ from typing import Annotated
 import numpy as np
 from fastapi import Header, HTTPException, Query, Request, Response
 
-from app.batching import Overloaded
-from app.cache import etag, etag_matches
-from app.deps import query_error
-from app.errors import errors
-from app.generation import labels_for
-from app.imaging import ENCODING
+from app.api.deps import query_error
+from app.api.errors import errors
 from app.names import REF_PATTERN
-from app.registry import ModelVersion
-from app.rendering import ClientGone, ImageSpec, Renderer
+from app.serving.batching import Overloaded
+from app.serving.cache import etag, etag_matches
+from app.serving.encoding import ENCODING
+from app.serving.inputs import labels_for
+from app.serving.registry import ModelVersion
+from app.serving.renderer import ClientGone, ImageSpec, Renderer
 
 ModelQuery = Annotated[
     str | None,

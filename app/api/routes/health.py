@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from app.deps import JobsDep, MetricsDep, RegistryDep
+from app.api.deps import JobsDep, MetricsDep, RegistryDep
 
 router = APIRouter(tags=["health"])
 

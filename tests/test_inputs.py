@@ -1,6 +1,6 @@
 import numpy as np
 
-from app.generation import labels_for, noise_for, slerp
+from app.serving.inputs import labels_for, noise_for, slerp
 
 
 def test_noise_rows_depend_only_on_seed_and_index():

@@ -1,0 +1,1 @@
+"""HTTP: routes, dependencies, the token guard, error answers and the uvicorn server."""

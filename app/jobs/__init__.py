@@ -1,0 +1,1 @@
+"""Training jobs: their schema, store, runner and trainer processes."""

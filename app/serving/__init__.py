@@ -1,0 +1,1 @@
+"""Generating digits from the exported models: loading, batching, encoding, caching."""
