@@ -43,7 +43,7 @@ class JsonFormatter(logging.Formatter):
     when set; uvicorn's access lines add client, method, path and status."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
                 timespec="milliseconds"
             ),

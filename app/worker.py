@@ -15,12 +15,9 @@ import sys
 from pathlib import Path
 
 from app.config import Settings
-from app.jobs.runner import JobRunner
-from app.jobs.service import Jobs
-from app.jobs.store import JobStore, StoreUnavailable
+from app.jobs.store import StoreUnavailable
 from app.logs import log_handler
-from app.serving.generator import generation_options
-from app.serving.registry import ModelRegistry
+from app.parts import job_runner, job_service, model_registry
 
 log = logging.getLogger("app")
 ALIVE_SECONDS = 10.0
@@ -30,20 +27,13 @@ async def run(settings: Settings, name: str) -> int:
     """Claim and run jobs until SIGTERM or SIGINT (0; a running trainer checkpoints first) or
     until the job loop dies (1)."""
     try:
-        store = JobStore(settings.database_url or settings.data_dir / "jobs.db")
+        jobs = job_service(settings)
     except StoreUnavailable as exc:
         log.error("worker %s: %s", name, exc)
         return 1
-    jobs = Jobs(store, settings.data_dir, settings.max_queued_jobs)
-    # Exports are loaded once, as the replicas would, to check them, then dropped.
-    options = generation_options(
-        settings.precision, settings.generation_mode, settings.batch_max_images
-    )
-    registry = ModelRegistry(
-        settings.models_dir, settings.default_model, options, max_idle=0, eager=False
-    )
+    registry = model_registry(settings, serving=False)
     await registry.refresh()
-    runner = JobRunner(jobs, settings, registry, name, serving=False, restart=False)
+    runner = job_runner(jobs, settings, registry, name, serving=False)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -55,7 +45,8 @@ async def run(settings: Settings, name: str) -> int:
         "worker %s: taking jobs from %s", name, "PostgreSQL" if settings.database_url else "SQLite"
     )
     stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({stopped, runner.task}, return_when=asyncio.FIRST_COMPLETED)
+    running = {stopped} | ({runner.task} if runner.task else set())
+    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
     status = 0 if stop.is_set() else 1
     if status:
         log.error("worker %s: exiting, as %s", name, runner.problem())
@@ -65,7 +56,7 @@ async def run(settings: Settings, name: str) -> int:
     if alive is not None:
         alive.cancel()
     await runner.stop()
-    store.close()
+    jobs.store.close()
     return status
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -173,7 +173,9 @@ class Client:
         """The PNG grid drawn after one epoch (GET /jobs/{id}/samples/{epoch}.png)."""
         return self._request("GET", f"/jobs/{job_id}/samples/{epoch}.png").content
 
-    def events(self, job_id: int, after: int = 0, **retry: float) -> Iterator[JobEvent]:
+    def events(
+        self, job_id: int, after: int = 0, **retry: Unpack[sse.Backoff]
+    ) -> Iterator[JobEvent]:
         """The job's events after id `after`, live until the job ends (GET /jobs/{id}/events).
 
         A dropped connection is resumed with `Last-Event-ID`: no event is lost or repeated.

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
@@ -41,7 +41,8 @@ def parse(lines: Iterable[str]) -> Iterator[Event | Retry]:
     An event is dispatched only at the blank line that ends it, so one cut off by a dropped
     connection is discarded, and its id is never reported as seen.
     """
-    kind, data, event_id = "", [], None
+    kind, event_id = "", None
+    data: list[str] = []
     for line in lines:
         if not line:
             if data:
@@ -60,6 +61,14 @@ def parse(lines: Iterable[str]) -> Iterator[Event | Retry]:
             event_id = value
         elif field == "retry" and value.isdigit():
             yield Retry(int(value) / 1000)
+
+
+class Backoff(TypedDict, total=False):
+    """How `stream` retries a dropped connection (its keyword arguments)."""
+
+    delay: float
+    max_delay: float
+    max_retries: int
 
 
 def stream(

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.jobs.store import JobStore
 from app.logs import JsonFormatter, RequestId, job_context, request_id
-from app.main import worker_id
+from app.parts import worker_id
 from tests.conftest import service_env, start_server, wait_ready
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")

@@ -8,6 +8,7 @@ import sqlite3
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.jobs.metrics import JobCollector
 from app.jobs.schema import JobState
 from app.jobs.store import JobStore
 from app.metrics import Metrics
@@ -66,7 +67,7 @@ def test_job_counts_and_durations_come_from_the_store(tmp_path):
     with sqlite3.connect(tmp_path / "jobs.db") as db:  # slow ran 400 s
         db.execute("UPDATE jobs SET started_at = finished_at - 400 WHERE id = ?", (slow["id"],))
     metrics = Metrics()
-    metrics.watch_jobs(store)
+    metrics.watch(JobCollector(store, runner=None))
     got = samples(asyncio.run(metrics.render()).decode())
     store.close()
 
@@ -90,7 +91,7 @@ def test_job_counts_and_durations_come_from_the_store(tmp_path):
 def test_a_store_that_fails_is_reported_down_and_the_rest_still_served(tmp_path):
     store = JobStore(tmp_path / "jobs.db")
     metrics = Metrics()
-    metrics.watch_jobs(store)
+    metrics.watch(JobCollector(store, runner=None))
     store.close()  # every query now raises
     got = samples(asyncio.run(metrics.render()).decode())
     assert got[("dcgan_job_store_up", ())] == 0

@@ -69,7 +69,7 @@ class TrainConfig:
         self._validate_stages()
 
     def _validate_stages(self) -> None:
-        starts = [stage.get("from_epoch") for stage in self.stages]
+        starts = [stage.get("from_epoch", 0) for stage in self.stages]
         if self.stages and starts[0] != 1:
             raise ValueError("a recipe's first stage starts at epoch 1")
         if starts != sorted(set(starts)):

@@ -17,7 +17,7 @@ class EventWriter:
 
     def __init__(self, target: str | None):
         self._own = target not in (None, "-")
-        if self._own:
+        if target is not None and self._own:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] | None = (
             sys.stdout if target == "-" else open(target, "a") if target else None  # noqa: SIM115

@@ -212,6 +212,7 @@ class GAN:
         up as (1 + t) / (10 + t), as tf.train.ExponentialMovingAverage's num_updates does, so
         the random initial weights fade within the first hundreds of steps.
         """
+        assert self.ema_generator is not None  # called only with EMA on
         step = tf.cast(self.g_opt.iterations, tf.float32)
         decay = tf.minimum(self.config.ema_decay, (1.0 + step) / (10.0 + step))
         for ema, weight in zip(self.ema_generator.weights, self.generator.weights):

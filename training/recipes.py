@@ -7,6 +7,8 @@ each value is what it is: docs/quality.md, "Recipes".
 
 from __future__ import annotations
 
+from typing import Any
+
 from training.config import TrainConfig
 
 DEFAULT = "tutorial"  # dcgan-train stays the tutorial unless asked otherwise
@@ -91,7 +93,9 @@ def _scaled(base: TrainConfig, epochs: int) -> dict:
     def scale(count: int) -> int:
         return max(1, round(count * epochs / base.epochs)) if count else 0
 
-    values = {name: min(scale(getattr(base, name)), epochs) for name in _EPOCH_COUNTS}
+    values: dict[str, Any] = {
+        name: min(scale(getattr(base, name)), epochs) for name in _EPOCH_COUNTS
+    }
     stages, seen = [], set()
     for stage in base.stages:
         start = 1 + scale(stage["from_epoch"] - 1) if stage["from_epoch"] > 1 else 1

@@ -149,8 +149,9 @@ class Run:
         status.expect_partial().assert_existing_objects_matched()
         # Numbering goes on from the saved count: restarting at ckpt-1 would overwrite kept files.
         self.state.save_counter.assign(restored.save_counter)
-        if "ema_generator" in missing:  # EMA switched on now: it starts from the generator
-            self.gan.ema_generator.set_weights(self.gan.generator.get_weights())
+        ema = self.gan.ema_generator
+        if "ema_generator" in missing and ema is not None:  # EMA on now: from the generator
+            ema.set_weights(self.gan.generator.get_weights())
         log.info(
             "resumed from %s%s", latest, f" (had no {', '.join(sorted(missing))})" * bool(missing)
         )

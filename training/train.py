@@ -63,6 +63,7 @@ def train_and_evaluate(
         gan = run.gan
         if result.stopped:
             break
+    assert gan is not None  # the last segment always runs
     return gan, result
 
 

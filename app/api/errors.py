@@ -4,6 +4,8 @@ pydantic prefixes, a 405 that lists every method of the path)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -38,7 +40,7 @@ class Error(BaseModel):
     detail: str | list[Problem] = Field(examples=["what was wrong, in words"])
 
 
-def errors(descriptions: dict[int, str]) -> dict[int, dict]:
+def errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these error statuses, each answered with the Error model."""
     return {status: {"model": Error, "description": text} for status, text in descriptions.items()}
 
@@ -95,7 +97,7 @@ def sentence(error: dict) -> str:
     """A pydantic error as a sentence that names the parameter and says what it allows."""
     name, ctx, kind = _name(error["loc"]), error.get("ctx") or {}, error["type"]
     if kind == "string_pattern_mismatch":
-        return f"{name} must be {PATTERN_RULES.get(ctx.get('pattern'), 'as /docs describes')}"
+        return f"{name} must be {PATTERN_RULES.get(str(ctx.get('pattern')), 'as /docs describes')}"
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return f"{name} {ctx['error']}"
     if kind in _SENTENCES:

@@ -6,6 +6,7 @@ import tarfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, cast
 
 
 class _Chunks:
@@ -39,7 +40,8 @@ def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
 def tar_gz(folder: Path, root: str) -> Iterator[bytes]:
     """The files under `folder` as a gzipped tar with members under `root/`, a chunk a file."""
     sink = _Chunks()
-    with tarfile.open(fileobj=sink, mode="w|") as tar:
+    # stream mode ("w|") only ever calls write(): _Chunks is file enough
+    with tarfile.open(fileobj=cast(IO[bytes], sink), mode="w|") as tar:
         tar.add(folder, root, recursive=False, filter=_anonymous)
         for path in sorted(folder.rglob("*")):
             arcname = f"{root}/{path.relative_to(folder).as_posix()}"

@@ -21,7 +21,8 @@ def plan_calls(seconds: dict[int, float], max_rows: int) -> tuple[list[tuple[int
     call padded when that is cheaper than splitting it; and cost[n], their expected seconds."""
     if not seconds:
         return [], []
-    cost, plan = [0.0] + [np.inf] * max_rows, [()] + [()] * max_rows
+    cost: list[float] = [0.0] + [np.inf] * max_rows
+    plan: list[tuple[int, ...]] = [()] * (max_rows + 1)
     for n in range(1, max_rows + 1):
         for size, t in seconds.items():
             rest = max(n - size, 0)
