@@ -46,13 +46,14 @@ RUN python -m venv /opt/venv
 COPY --from=requirements /src/requirements.txt /tmp/requirements.txt
 RUN pip install -r /tmp/requirements.txt
 
-# ---- wheel: the project (app/, training/) as a wheel; README.md is its readme ----
+# ---- wheel: the project (app/, training/, client/, the shipped models) as a wheel ----
 FROM deps AS wheel
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY training ./training
 COPY client ./client
+COPY models ./models
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # ---- runtime: the venv, the models and a non-root user ----
@@ -90,12 +91,17 @@ COPY --from=deps /opt/venv /opt/venv
 # $DCGAN_MODELS_DIR at each start (see scripts/container-entrypoint.sh for why).
 COPY models /opt/dcgan-digits/models
 
-# The project last, so that a source edit rebuilds only this small layer. `pip check` weighs the
-# base dependencies only, not the extras', so tensorflow-cpu standing in for tensorflow passes it
-# (the same `tensorflow` module under another distribution name); the import line checks them.
+# The project last, so that a source edit rebuilds only this small layer. The wheel's copy of the
+# shipped models (for installs without DCGAN_MODELS_DIR) becomes a link to the image's, so the
+# image holds them once. `pip check` weighs the base dependencies only, not the extras', so
+# tensorflow-cpu standing in for tensorflow passes it (the same `tensorflow` module under another
+# distribution name); the import line checks the extras.
 COPY --from=wheel /wheels /tmp/wheels
 RUN pip install --no-cache-dir --no-deps /tmp/wheels/*.whl \
     && rm -rf /tmp/wheels \
+    && site=$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+    && rm -rf "$site/dcgan_digits_models" \
+    && ln -s /opt/dcgan-digits/models "$site/dcgan_digits_models" \
     && python -c "import tensorflow, fastapi, uvicorn, psycopg, psycopg_pool, app.main, training.cli" \
     && pip check
 

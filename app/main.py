@@ -26,6 +26,7 @@ from app.serving.cache import ImageCache
 from app.serving.generator import generation_options
 from app.serving.registry import ModelRegistry
 from app.serving.renderer import Renderer
+from app.shipped import copy_shipped_models
 
 log = logging.getLogger("app")
 
@@ -51,6 +52,7 @@ async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     _setup_logging(settings.log_level, settings.log_format)
     device = configure_devices()
+    copy_shipped_models(settings.models_dir, settings.data_dir)
     registry = ModelRegistry(
         settings.models_dir,
         settings.default_model,

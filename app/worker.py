@@ -21,6 +21,7 @@ from app.jobs.store import JobStore, StoreUnavailable
 from app.logs import log_handler
 from app.serving.generator import generation_options
 from app.serving.registry import ModelRegistry
+from app.shipped import copy_shipped_models
 
 log = logging.getLogger("app")
 ALIVE_SECONDS = 10.0
@@ -39,6 +40,7 @@ async def run(settings: Settings, name: str) -> int:
     options = generation_options(
         settings.precision, settings.generation_mode, settings.batch_max_images
     )
+    copy_shipped_models(settings.models_dir, settings.data_dir)
     registry = ModelRegistry(
         settings.models_dir, settings.default_model, options, max_idle=0, eager=False
     )

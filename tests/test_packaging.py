@@ -1,6 +1,8 @@
 """What `pip install dcgan-digits` brings: the client alone, the rest in extras."""
 
 import ast
+import glob
+import subprocess
 import sys
 import tomllib
 
@@ -66,3 +68,33 @@ def test_the_service_runs_on_sqlite_without_psycopg(monkeypatch, tmp_path):
     Database(tmp_path / "jobs.db").close()
     with pytest.raises(ImportError, match=r"pip install 'dcgan-digits\[postgres\]'"):
         Database("postgresql://dcgan@localhost/dcgan")
+
+
+SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def test_every_package_folder_is_listed():
+    folders = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("app", "client", "training")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert set(SETUPTOOLS["packages"]) == folders | {"dcgan_digits_models"}
+    assert SETUPTOOLS["package-dir"] == {"dcgan_digits_models": "models"}
+
+
+def test_the_wheel_carries_the_models_git_tracks_and_nothing_jobs_made():
+    """A shipped version is added with `git add -f` (models/.gitignore) and named in pyproject's
+    package-data; a checkout's own exports match neither."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "models"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    packaged = {
+        f"models/{name}"
+        for pattern in SETUPTOOLS["package-data"]["dcgan_digits_models"]
+        for name in glob.glob(pattern, root_dir=ROOT / "models", recursive=True)
+        if (ROOT / "models" / name).is_file()
+    }
+    assert packaged == set(tracked) - {"models/.gitignore"}
