@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.serving.shipped import default_models_dir
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DCGAN_", frozen=True, populate_by_name=True)
 
-    models_dir: Path = Field(Path("models"), description="exported generators, NAME/VERSION/")
+    # before models_dir, whose default it gives
+    data_dir: Path = Field(Path("data"), description="job database (SQLite), job folders")
+    models_dir: Path = Field(
+        None,  # validate_default: _models_dir turns it into a folder
+        validate_default=True,
+        description="exported generators, NAME/VERSION/; unset: a checkout's own models/, an "
+        "installed wheel's DATA_DIR/models (a copy of the shipped models made at its first start)",
+    )
     default_model: str = Field("dcgan", description="model used when a request names none")
     host: str = Field("127.0.0.1", description="dcgan-serve listen address")
     port: int = Field(8000, description="dcgan-serve listen port")
@@ -57,7 +66,6 @@ class Settings(BaseSettings):
     cache_max_age_unpinned: int = Field(
         60, description="... of seeded images of a name alone (its active version may change)"
     )
-    data_dir: Path = Field(Path("data"), description="job database (SQLite), job folders")
     database_url: str | None = Field(
         None, description="postgresql://... to share jobs between replicas and workers"
     )
@@ -119,13 +127,23 @@ class Settings(BaseSettings):
         "liveness probe; none: no file",
     )
 
-    @field_validator("models_dir", "data_dir", "mnist_path", mode="before")
+    @field_validator("data_dir", "mnist_path", mode="before")
     @classmethod
     def _absolute(cls, path: str | Path | None) -> Path | None:
-        """Relative to the folder the service starts in, once: trainers run in job folders.
-        An empty value is none (make's MNIST_PATH is empty where no MNIST is found)."""
-        if path is None or str(path) == "":
-            return None
-        return Path(path).expanduser().resolve()
+        return _absolute(path)
+
+    @field_validator("models_dir", mode="before")
+    @classmethod
+    def _models_dir(cls, path: str | Path | None, info: ValidationInfo) -> Path:
+        """Unset: found from where the code is, not the working folder (app/serving/shipped.py)."""
+        return _absolute(path) or default_models_dir(info.data.get("data_dir") or Path("data"))
 
     access_log: bool = Field(True, description="dcgan-serve: a log line per request")
+
+
+def _absolute(path: str | Path | None) -> Path | None:
+    """Relative to the folder the service starts in, once: trainers run in job folders.
+    An empty value is none (make's MNIST_PATH is empty where no MNIST is found)."""
+    if path is None or str(path) == "":
+        return None
+    return Path(path).expanduser().resolve()

@@ -11,11 +11,14 @@ from app.jobs.service import Jobs
 from app.jobs.store import JobStore
 from app.serving.generator import generation_options
 from app.serving.registry import ModelRegistry
+from app.serving.shipped import copy_shipped_models
 
 
 def model_registry(settings: Settings, device: str = "CPU", *, serving: bool) -> ModelRegistry:
-    """The models folder's versions; a worker (serving=False) loads a new export only to check
+    """The models folder's versions (an installed wheel's first start copies the shipped ones
+    there: app/serving/shipped.py); a worker (serving=False) loads a new export only to check
     it, then drops it, and loads nothing at start."""
+    copy_shipped_models(settings.models_dir, settings.data_dir)
     options = generation_options(
         settings.precision, settings.generation_mode, settings.batch_max_images
     )

@@ -23,10 +23,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
-
 log = logging.getLogger("app")
 ID_COLUMN = {
     "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -39,6 +35,21 @@ CONNECT_SECONDS = 5  # how long a call waits for a PostgreSQL connection
 _SQLITE_CORRUPT = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 _SQLITE_REOPEN = ("SQLITE_IOERR", "SQLITE_CANTOPEN", *_SQLITE_CORRUPT)
 _SQLITE_UNAVAILABLE = (*_SQLITE_REOPEN, "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY")
+
+
+def _psycopg():
+    """psycopg, its dict rows and its pool: the [postgres] extra, imported only for a
+    postgresql:// URL, so that the service runs on SQLite without it."""
+    try:
+        import psycopg
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+    except ImportError as exc:
+        raise ImportError(
+            f"DCGAN_DATABASE_URL is a postgresql:// URL, but {exc.name or 'psycopg'} is not "
+            "installed: pip install 'dcgan-digits[postgres]'"
+        ) from exc
+    return psycopg, dict_row, ConnectionPool
 
 
 class StoreUnavailable(Exception):
@@ -58,8 +69,14 @@ class Database:
         self._local = threading.local()  # this thread's SQLite connection; its transaction's
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="database")
         self.set_aside: Path | None = None  # where a corrupt SQLite file was moved at start
+        # psycopg's errors, caught where the database's errors are: none for SQLite
+        self._pg_disk_full: tuple[type[Exception], ...] = ()
+        self._pg_unavailable: tuple[type[Exception], ...] = ()
         if url.startswith(("postgresql://", "postgres://")):
             self.dialect = "postgresql"
+            psycopg, dict_row, ConnectionPool = _psycopg()
+            self._pg_disk_full = (psycopg.errors.DiskFull,)
+            self._pg_unavailable = (psycopg.OperationalError, psycopg.InterfaceError)
             self._pool = ConnectionPool(
                 url,
                 min_size=1,
@@ -167,9 +184,9 @@ class Database:
             if name.startswith(_SQLITE_UNAVAILABLE):
                 raise StoreUnavailable(f"the job database is unavailable: {exc}") from exc
             raise
-        except psycopg.errors.DiskFull as exc:
+        except self._pg_disk_full as exc:
             raise DiskFull(f"the job database's disk is full ({exc})") from exc
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        except self._pg_unavailable as exc:
             raise StoreUnavailable(f"the job database is unavailable: {exc}") from exc
 
     # -- SQLite --------------------------------------------------------------------------------
