@@ -49,8 +49,7 @@ class Batcher:
     `max_wait_ms` for more when traffic is concurrent. At most `max_images` images per batch;
     requests for different models in one batch get one call per model. A second call starts
     beside a running one only when a full batch is waiting: two small calls at once cost more
-    than one call of both (n=16 at concurrency 8: ~6% more requests/s than starting one for any
-    queued request, measured).
+    than one call of both (docs/benchmarks.md, 'Full batches and a sub-pixel image layer').
     """
 
     def __init__(

@@ -95,8 +95,8 @@ class GridRequest(ImageRequest):
 
     @property
     def small(self) -> bool:
-        # Encoding up to 16 tiles takes well under a millisecond: cheaper on the event loop than
-        # the hop to a worker thread (n=1 at concurrency 8: ~0.5 ms less CPU a request, measured).
+        # Encoding up to 16 tiles costs less on the event loop than the hop to a worker thread
+        # (docs/benchmarks.md, 'Small grids on the event loop').
         return self.n * self.scale**2 <= 16
 
     def noise(self) -> np.ndarray:
