@@ -75,9 +75,9 @@ async def lifespan(app: FastAPI):
         runner = job_runner(app.state.jobs, settings, registry, worker_id("api"), serving=True)
         runner.start()
     app.state.metrics.watch(JobCollector(store, runner))
-    # TensorFlow and the models leave millions of long-lived objects: a full garbage collection
-    # over them paused requests by ~100 ms (n=1 at concurrency 8: p99 ~130 ms). Freezing them
-    # keeps the collector to what requests allocate.
+    # TensorFlow and the models leave millions of long-lived objects, which a full garbage
+    # collection pauses requests to walk: freezing them keeps the collector to what requests
+    # allocate (docs/benchmarks.md, the gc.freeze() row).
     gc.freeze()
     try:
         yield

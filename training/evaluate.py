@@ -57,8 +57,8 @@ def train_classifier(
     make: Callable[[], keras.Model] = make_classifier,
     verbose: int = 2,
 ) -> tuple[keras.Model, float]:
-    """Train `make()` (digit logits out) on MNIST, and its test accuracy; make_classifier reaches
-    about 99.2% in a few CPU minutes."""
+    """Train `make()` (digit logits out) on MNIST, and its test accuracy (make_classifier's:
+    docs/training.md, 'Quality')."""
     keras.utils.set_random_seed(seed)
     model = make()
     model.compile(

@@ -15,7 +15,8 @@ DEFAULT = "tutorial"  # dcgan-train stays the tutorial unless asked otherwise
 
 # The DCGAN paper's Adam settings with one-sided label smoothing, an EMA of the generator and
 # small batches (four times the updates an epoch). quality adds the R1 penalty from the first
-# step; quick does without it (as sure digits after 3 epochs, for half the step time on AMX).
+# step; quick does without it (as sure digits after 3 epochs, and R1's second-order gradient makes
+# each step dearer: docs/quality.md, 'An R1 penalty on the discriminator').
 _FAST = dict(
     batch_size=64,
     learning_rate=2e-4,

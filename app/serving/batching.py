@@ -16,13 +16,23 @@ import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 import numpy as np
 
 from app.metrics import Metrics
-from app.serving.generator import Generator
 
 log = logging.getLogger("app")
+
+
+class Generates(Protocol):
+    """What the batcher calls: a loaded Generator, or its FromLatent for walks."""
+
+    ref: str
+
+    def estimate(self, n: int, /) -> float: ...
+
+    def __call__(self, rows: np.ndarray, labels: np.ndarray | None = None, /) -> np.ndarray: ...
 
 
 class Overloaded(Exception):
@@ -35,7 +45,7 @@ class Overloaded(Exception):
 
 @dataclasses.dataclass
 class _Item:
-    generator: Generator
+    generator: Generates
     noise: np.ndarray
     labels: np.ndarray | None
     future: asyncio.Future
@@ -49,8 +59,7 @@ class Batcher:
     `max_wait_ms` for more when traffic is concurrent. At most `max_images` images per batch;
     requests for different models in one batch get one call per model. A second call starts
     beside a running one only when a full batch is waiting: two small calls at once cost more
-    than one call of both (n=16 at concurrency 8: ~6% more requests/s than starting one for any
-    queued request, measured).
+    than one call of both (docs/benchmarks.md, 'Full batches and a sub-pixel image layer').
     """
 
     def __init__(
@@ -93,7 +102,7 @@ class Batcher:
         return (self._in_flight + self._queued_seconds) * self._speed
 
     async def generate(
-        self, generator: Generator, noise: np.ndarray, labels: np.ndarray | None
+        self, generator: Generates, noise: np.ndarray, labels: np.ndarray | None
     ) -> np.ndarray:
         """uint8 pixels [N, 28, 28]; raises Overloaded when the queue holds enough work.
         Cancelling the caller drops the request if it has not been computed yet."""
@@ -203,14 +212,14 @@ class Batcher:
         return batch, None
 
 
-def _by_generator(batch: list[_Item]) -> list[tuple[Generator, list[_Item]]]:
-    groups: dict[int, tuple[Generator, list[_Item]]] = {}
+def _by_generator(batch: list[_Item]) -> list[tuple[Generates, list[_Item]]]:
+    groups: dict[int, tuple[Generates, list[_Item]]] = {}
     for item in batch:
         groups.setdefault(id(item.generator), (item.generator, []))[1].append(item)
     return list(groups.values())
 
 
-def _call(generator: Generator, items: list[_Item]) -> np.ndarray:
+def _call(generator: Generates, items: list[_Item]) -> np.ndarray:
     noise = np.concatenate([item.noise for item in items])
     labels = None if items[0].labels is None else np.concatenate([i.labels for i in items])
     return generator(noise, labels)

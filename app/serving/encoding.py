@@ -42,9 +42,9 @@ ENCODING = "png-rle"
 
 def png_bytes(canvas: np.ndarray) -> bytes:
     """An 8-bit grayscale PNG: one IDAT of zlib's run-length strategy over unfiltered rows.
-    Written here, not by Pillow (0.52 instead of 0.85 ms for a 16-digit grid at zlib's level 6),
-    and run-length, not level 6: digits are runs of black, so it is 3.5x faster again and 5%
-    smaller (16 digits: 41 against 147 us, 3,491 against 3,662 bytes; AMD EPYC, 2026-12-01)."""
+    Written here, not by Pillow, and run-length, not zlib's level 6: both are faster, and digits
+    are runs of black, so run-length is smaller too (docs/benchmarks.md, 'AMD EPYC with
+    AVX512-BF16, no AMX')."""
     height, width = canvas.shape
     rows = np.zeros((height, width + 1), np.uint8)  # each row starts with filter type 0
     rows[:, 1:] = canvas

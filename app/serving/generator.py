@@ -1,9 +1,8 @@
 """One loaded model version's generator: noise (+ labels) -> uint8 pixels.
 
 Image i of seed s must be the same bytes whatever shares its generator call. A batched call does
-not promise that: the CPU kernels take other paths for some call shapes (seen: a 3-row call
-differs from three 1-row calls in every row by ~2e-6, and on another CPU the last rows of 8- and
-32-row calls did), and about one image in 2,000 then changes by a grey level. Which shapes are
+not promise that: the CPU kernels take other paths for some call shapes, and now and then an
+image changes by a grey level (docs/api.md, 'Why it needs care'). Which shapes are
 safe depends on the CPU and the TensorFlow build, so it is measured when the model loads: the
 self-test computes random rows one by one, then in calls of each candidate size, and keeps the
 sizes whose every row (and, of an export called as two halves, every latent code) matches bit

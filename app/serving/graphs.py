@@ -1,21 +1,19 @@
 """The graph a generator serves: its signature with the weights as constants, rewritten at load
-into faster kernels for the same products. Measured in-process on the shipped dcgan@3 (AMD EPYC
-with AVX512-BF16, 2026-12-01, medians):
+into faster kernels for the same products (what each gains: docs/benchmarks.md, 'Full batches and
+a sub-pixel image layer' and 'Batch norms folded into the layers before them'):
 
 - `folded`: an inference batch norm after a dense or convolution layer (x * scale + shift per
   channel, constants) goes into the layer's filter and a BiasAdd, and a stride-1 transposed
   convolution becomes the convolution it equals, so oneDNN runs layer, bias and activation as one
-  kernel. Elementwise ops are slow in bfloat16, so it helps there most: 1, 16 and 64 images
-  2.37 -> 1.96, 6.16 -> 5.29 and 17.4 -> 15.7 ms in bfloat16; 3.83 -> 3.28, 11.6 -> 11.3 and
-  33.4 -> 34.1 ms in float32 (against the graph with only the image layer rewritten).
+  kernel. Elementwise ops are slow in bfloat16, so it helps there most.
 - `sub-pixel`: a stride-2, 5x5, SAME transposed convolution to few channels (the image layer, 64
-  channels to 1) is slow on CPUs: ~10% of a call for ~1% of the arithmetic. It equals a 3x3
-  convolution to 4x the channels, one per output phase (row and column parity), then
-  depth-to-space: 64 images 32.0 -> 29.7 ms in float32, 18.7 -> 17.4 ms in bfloat16. The
+  channels to 1) is slow on CPUs for the little arithmetic it does. It equals a 3x3 convolution
+  to 4x the channels, one per output phase (row and column parity), then depth-to-space. The
   64-channel layer before it was not faster so.
 
-Both sum the same products in another order (plus some by zero): float32 images move by ~1e-5.
-The rewritten graph is kept only if it agrees with the exported one on random inputs.
+Both sum the same products in another order (plus some by zero), so float32 images move a little
+(docs/api.md). The rewritten graph is kept only if it agrees with the exported one on random
+inputs.
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ LATENT_SIGNATURES = NOISE_TO_LATENT, LATENT_TO_IMAGES = "noise_to_latent", "late
 
 def served_calls(signatures, conditional: bool, noise_dim: int, latent: bool) -> tuple:
     """What a generator calls, as concrete functions (a call skips tf.function's argument
-    binding, ~0.2 ms): (rows [N, D], labels [N]) -> images, where the rows are noise, or latent
+    binding): (rows [N, D], labels [N]) -> images, where the rows are noise, or latent
     codes when `latent`; then noise -> latent codes (None: the codes are the noise); then how
     the images' graph holds its weights and which rewrites it got (`constant_weights`)."""
     import tensorflow as tf
@@ -64,8 +62,8 @@ def constant_weights(signature, rewrite: bool = True) -> tuple[Callable, str, st
     (`rewritten`), or "exported".
 
     A call then no longer reads and casts the stored (float16) weights, nor, in bfloat16, casts
-    them again: grappler folds those casts once, at load (dcgan@3, 16 images: 10.2 -> 9.7 ms in
-    float32, 8.4 -> 7.1 ms in bfloat16; the floats equal the signature's)."""
+    them again: grappler folds those casts once, at load, and the floats equal the signature's
+    (docs/benchmarks.md, 'AMD EPYC with AVX512-BF16, no AMX (2026-12-01)')."""
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,  # what the TFLite converter freezes with
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -20,15 +18,11 @@ from app.api.routes.images import (
     IfNoneMatch,
     ModelQuery,
     cache_control,
-    cache_key,
     image_responses,
     labels_for_request,
-    labels_key,
     respond,
 )
-from app.serving.encoding import default_cols, grid_png
-from app.serving.inputs import noise_for
-from app.serving.renderer import ImageSpec
+from app.serving.images import GridRequest, Seed
 
 router = APIRouter(tags=["generate"])
 
@@ -97,24 +91,6 @@ async def generate(
     """A PNG grid of n generated digits, white on black, 2-pixel gaps."""
     version = await resolve_model(registry, model)
     labels = labels_for_request(version, n, digit, digits)
-    seeded, seed = seed is not None, seed if seed is not None else secrets.randbelow(2**32)
-    cols = min(cols or default_cols(n), n)
-    key = cache_key("grid", version, n, seed, labels_key(labels), cols, scale)
-    spec = ImageSpec(
-        key,
-        version,
-        lambda: noise_for(seed, n, version.noise_dim),
-        labels,
-        partial(grid_png, cols=cols, scale=scale),
-        "image/png",
-        small=n * scale**2 <= 16,
-    )
-    return await respond(
-        request,
-        spec,
-        seed,
-        seeded,
-        renderer,
-        cache_control(seeded, model, settings),
-        if_none_match,
-    )
+    image = GridRequest.of(version, n, Seed.of(seed), labels, cols, scale)
+    caching = cache_control(image.seed.given, model, settings)
+    return await respond(request, image, renderer, caching, if_none_match)

@@ -1,11 +1,10 @@
 """What the image routes (/generate, /interpolate) share: query and header types, OpenAPI
-responses, labels, the cache key, and the response with its caching headers."""
+responses, labels, and the response with its caching headers."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 from fastapi import Header, HTTPException, Query, Request, Response
 
 from app.api.deps import query_error
@@ -13,10 +12,10 @@ from app.api.errors import errors
 from app.names import REF_PATTERN
 from app.serving.batching import Overloaded
 from app.serving.cache import etag, etag_matches
-from app.serving.encoding import ENCODING
+from app.serving.images import AnyImage
 from app.serving.inputs import labels_for
 from app.serving.registry import ModelVersion
-from app.serving.renderer import ClientGone, ImageSpec, Renderer
+from app.serving.renderer import ClientGone, Renderer
 
 ModelQuery = Annotated[
     str | None,
@@ -52,24 +51,24 @@ def image_responses(media_type: str) -> dict:
 
 async def respond(
     request: Request,
-    spec: ImageSpec,
-    seed: int,
-    seeded: bool,
+    image: AnyImage,
     renderer: Renderer,
     caching: str,
     if_none_match: str | None,
 ) -> Response:
     """304, or the rendered image with its caching headers; 503 when the queue is full."""
     headers = {
-        "ETag": etag(spec.key),
+        "ETag": etag(image.key),
         "Cache-Control": caching,
-        "X-Seed": str(seed),
-        "X-Model": spec.version.ref,
+        "X-Seed": str(image.seed.value),
+        "X-Model": image.version.ref,
     }
     if if_none_match and etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     try:
-        body = await renderer.render(spec, cacheable=seeded, gone=lambda: _disconnected(request))
+        body = await renderer.render(
+            image, cacheable=image.seed.given, gone=lambda: _disconnected(request)
+        )
     except Overloaded as exc:
         raise HTTPException(
             503,
@@ -78,7 +77,7 @@ async def respond(
         ) from None
     except ClientGone:
         return Response(status_code=499)  # nobody reads it; logs and metrics do
-    return Response(body, media_type=spec.media_type, headers=headers)
+    return Response(body, media_type=image.media_type, headers=headers)
 
 
 def cache_control(seeded: bool, model: str | None, settings) -> str:
@@ -111,12 +110,3 @@ def labels_for_request(version: ModelVersion, n: int, digit: int | None, digits:
     if digit is not None and digits is not None:
         raise query_error("digits", "give digit or digits, not both")
     return labels_for(n, digit, [int(d) for d in digits.split(",")] if digits else None)
-
-
-def cache_key(kind: str, version: ModelVersion, *params) -> str:
-    """The cache key and ETag source: equal keys, equal bytes (the fingerprint says on what)."""
-    return "|".join(map(str, (kind, ENCODING, version.ref, version.fingerprint, *params)))
-
-
-def labels_key(labels: np.ndarray | None) -> str:
-    return "-" if labels is None else ",".join(map(str, labels.tolist()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,15 +11,11 @@ from app.api.routes.images import (
     IfNoneMatch,
     ModelQuery,
     cache_control,
-    cache_key,
     image_responses,
     labels_for_request,
-    labels_key,
     respond,
 )
-from app.serving.encoding import gif_bytes, grid_png
-from app.serving.inputs import walk
-from app.serving.renderer import ImageSpec
+from app.serving.images import WalkRequest
 
 router = APIRouter(tags=["generate"])
 
@@ -90,20 +85,6 @@ async def interpolate(
     if digit is None and version.conditional:
         digit = 0
     labels = labels_for_request(version, steps, digit, None)
-    scale = scale or (4 if format == "gif" else 1)
-    generator = version.generator
-    # a walk between codes and one through the noise (older code, same export) differ
-    walked = "latent" if generator.latent_signatures else "noise"
-    key = cache_key(
-        "interp", version, walked, seed_a, seed_b, steps, labels_key(labels), format, scale
-    )
-    encode = (
-        partial(gif_bytes, scale=scale)
-        if format == "gif"
-        else partial(grid_png, cols=steps, scale=scale)
-    )
-    path = partial(walk, generator, seed_a, seed_b, steps)
-    spec = ImageSpec(key, version, path, labels, encode, f"image/{format}", latent=True)
-    return await respond(
-        request, spec, seed_a, True, renderer, cache_control(True, model, settings), if_none_match
-    )
+    image = WalkRequest.of(version, seed_a, seed_b, steps, labels, format, scale)
+    caching = cache_control(image.seed.given, model, settings)
+    return await respond(request, image, renderer, caching, if_none_match)

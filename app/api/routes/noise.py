@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import secrets
 from typing import Annotated, Literal
 
 import numpy as np
@@ -15,8 +14,7 @@ from app.api.deps import RegistryDep, SettingsDep, resolve_model
 from app.api.errors import INVALID, errors
 from app.api.routes.generate import DigitQuery, DigitsQuery, NQuery, SeedQuery
 from app.api.routes.images import ModelQuery, cache_control, labels_for_request
-from app.serving.inputs import noise_for
-from app.serving.registry import ModelVersion
+from app.serving.images import GridRequest, Seed
 
 router = APIRouter(tags=["generate"])
 NPY = "application/x-npy"
@@ -35,13 +33,10 @@ class Noise(BaseModel):
     )
 
 
-def request_inputs(
-    version: ModelVersion, seed: int, n: int, digit: int | None, digits: str | None
-) -> dict[str, np.ndarray]:
-    """The arrays /generate feeds the generator for the same parameters, by input name."""
-    labels = labels_for_request(version, n, digit, digits)
-    inputs = {"noise": noise_for(seed, n, version.noise_dim)}
-    return inputs if labels is None else inputs | {"labels": labels}
+def grid_inputs(grid: GridRequest) -> dict[str, np.ndarray]:
+    """The arrays /generate feeds the generator for this grid, by input name."""
+    inputs = {"noise": grid.noise()}
+    return inputs if grid.labels is None else inputs | {"labels": grid.labels}
 
 
 @router.get(
@@ -68,12 +63,13 @@ async def noise(
 ) -> Response:
     """The exact noise rows (and labels) /generate feeds the generator for these parameters."""
     version = await resolve_model(registry, model)
-    seeded, seed = seed is not None, seed if seed is not None else secrets.randbelow(2**32)
-    inputs = request_inputs(version, seed, n, digit, digits)
+    labels = labels_for_request(version, n, digit, digits)
+    grid = GridRequest.of(version, n, Seed.of(seed), labels)
+    inputs = grid_inputs(grid)
     headers = {
-        "X-Seed": str(seed),
+        "X-Seed": str(grid.seed.value),
         "X-Model": version.ref,
-        "Cache-Control": cache_control(seeded, model, settings),
+        "Cache-Control": cache_control(grid.seed.given, model, settings),
     }
     if format == "npy":
         if "labels" in inputs:
@@ -81,5 +77,7 @@ async def noise(
         buffer = io.BytesIO()
         np.save(buffer, inputs["noise"])
         return Response(buffer.getvalue(), media_type=NPY, headers=headers)
-    body = Noise(model=version.ref, seed=seed, inputs={k: v.tolist() for k, v in inputs.items()})
+    body = Noise(
+        model=version.ref, seed=grid.seed.value, inputs={k: v.tolist() for k, v in inputs.items()}
+    )
     return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
