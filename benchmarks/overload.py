@@ -1,6 +1,6 @@
 """The service under abuse: huge unauthenticated bodies and headers, overload with impatient
-clients, model versions activated and deleted over and over, a trainer killed with SIGKILL, and
-hundreds of open event streams.
+clients, model versions activated and deleted over and over, a trainer killed with SIGKILL,
+hundreds of open event streams, and new model names arriving while a trainer runs.
 
     python benchmarks/overload.py [--models-dir models] [--seconds 20] [--only sse,headers]
 
@@ -15,6 +15,11 @@ section (--only: some of them):
 - churn: RSS across 20 activations of new versions of one name, each deleting the old one;
 - killed (with MNIST_PATH): a job killed with SIGKILL after its first checkpoint, resumed: the
   epochs it lost;
+- names: 20 new names (copies of the shipped dcgan's newest version) appear in the folder, each
+  used once, while a job trains (with MNIST_PATH; without, no job): the server's RSS at the
+  start, at its peak (sampled every 75 ms) and at the end, the trainer's, their peak together
+  against 3 GiB, and the versions loaded at the end; on a server of its own, then the job is
+  cancelled;
 - sse: 511 open /jobs/ID/events streams (of a job nobody runs: a server of its own with
   DCGAN_RUN_JOBS=off), then /healthz five times: statuses and latencies.
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +36,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +49,7 @@ from serve_load import machine  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "overload-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+BACKGROUND = {"name": "bg", "recipe": "tutorial", "epochs": 50, "limit": 2048, "batch_size": 64}
 
 
 def rss_mib(pid: int) -> float:
@@ -49,6 +57,32 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid`'s children, theirs, and so on, by their PPid in /proc (no psutil here)."""
+    children: dict[int, list[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            ppid = next(line for line in status.read_text().splitlines() if line[:5] == "PPid:")
+        except (OSError, StopIteration):  # gone meanwhile
+            continue
+        children.setdefault(int(ppid.split()[1]), []).append(int(status.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def rss_sum(pids: list[int]) -> float:
+    """The RSS of those of `pids` still running."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):  # ended
+            total += rss_mib(pid)
+    return total
 
 
 def start(models: Path, data: Path, **extra: str) -> tuple[subprocess.Popen, str]:
@@ -168,6 +202,93 @@ def killed_job(url: str) -> None:
           f"ended {done['state']}")  # fmt: skip
 
 
+def background_job(url: str) -> int | None:
+    """BACKGROUND started and followed to the end of its first epoch (a trainer in full swing);
+    None without MNIST_PATH (the trainer would download MNIST)."""
+    if not os.environ.get("MNIST_PATH"):
+        print("no MNIST_PATH: the names section runs without a trainer")
+        return None
+    job = httpx.post(f"{url}/jobs", json=BACKGROUND, headers=AUTH)
+    job.raise_for_status()
+    with httpx.stream("GET", f"{url}/jobs/{job.json()['id']}/events", timeout=600) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: epoch"):
+                break
+    state = httpx.get(f"{url}/jobs/{job.json()['id']}").json()
+    if state["state"] != "running":
+        raise SystemExit(f"the background job is {state['state']}: {state.get('error')}")
+    return state["id"]
+
+
+def sample_rss(pid: int, trainers: list[int], peaks: dict, stop: threading.Event) -> None:
+    """Every 75 ms until `stop`: the largest RSS of the server, and of it with its trainers."""
+    while not stop.is_set():
+        server = rss_mib(pid)
+        peaks["server"] = max(peaks["server"], server)
+        peaks["total"] = max(peaks["total"], server + rss_sum(trainers))
+        stop.wait(0.075)
+
+
+def add_names(models: Path, names: list[str]) -> None:
+    """Each name appears with version 1, a copy of the shipped dcgan's newest, moved in whole."""
+    source = max((models / "dcgan").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0)
+    for name in names:
+        shutil.copytree(source, models / name / ".tmp1")
+        (models / name / ".tmp1").rename(models / name / "1")
+
+
+def use_each(url: str, names: list[str]) -> None:
+    """Once the registry serves it, one n=16 image of each name (200)."""
+    for name in names:
+        deadline = time.monotonic() + 300
+        while httpx.get(f"{url}/models/{name}").json().get("active_version") != 1:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} not served after 300 s")
+            time.sleep(0.1)
+        httpx.get(f"{url}/generate?model={name}&n=16&seed=1", timeout=60).raise_for_status()
+
+
+def loaded_versions(url: str) -> int:
+    listing = httpx.get(f"{url}/models").json()["models"]
+    return sum(v["status"] == "ready" for model in listing for v in model["versions"])
+
+
+def cancel(url: str, job: int) -> None:
+    """Cancel the job and wait until it has ended (its trainer checkpoints first)."""
+    httpx.post(f"{url}/jobs/{job}/cancel", headers=AUTH).raise_for_status()
+    deadline = time.monotonic() + 120
+    while not (state := httpx.get(f"{url}/jobs/{job}").json())["finished"]:
+        if time.monotonic() > deadline:
+            print(f"background job {job} still {state['state']} 120 s after its cancel")
+            return
+        time.sleep(0.5)
+
+
+def new_names(proc: subprocess.Popen, url: str, models: Path, count: int = 20) -> None:
+    """`count` new names appear and are each used once, a trainer running meanwhile."""
+    job = background_job(url)
+    trainers = descendants(proc.pid)
+    start_rss = rss_mib(proc.pid)
+    peaks, stop = {"server": start_rss, "total": start_rss + rss_sum(trainers)}, threading.Event()
+    sampler = threading.Thread(target=sample_rss, args=(proc.pid, trainers, peaks, stop))
+    sampler.start()
+    names = [f"name{i:02d}" for i in range(1, count + 1)]
+    try:
+        add_names(models, names)
+        use_each(url, names)
+    finally:
+        stop.set()
+        sampler.join()
+    end_rss, trainer_rss = rss_mib(proc.pid), rss_sum(descendants(proc.pid))
+    with_trainer = "with a trainer running" if job is not None else "without a trainer"
+    print(f"{count} names each used once {with_trainer}: server RSS {start_rss:.0f} -> "
+          f"{peaks['server']:.0f} -> {end_rss:.0f} MiB, trainer RSS {trainer_rss:.0f} MiB, total "
+          f"peak {peaks['total']:.0f} MiB (< 3072: {'yes' if peaks['total'] < 3072 else 'no'}); "
+          f"loaded versions at the end: {loaded_versions(url)}")  # fmt: skip
+    if job is not None:
+        cancel(url, job)
+
+
 async def open_streams(url: str, streams: int) -> None:
     """`streams` SSE followers of one queued job held open, then /healthz timed 5 times."""
     job = httpx.post(f"{url}/jobs", json={"name": "held", "epochs": 1}, headers=AUTH).json()
@@ -256,7 +377,7 @@ async def huge_headers(
           f"3 s after {after:.0f} ({after - before:+.0f})")  # fmt: skip
 
 
-SECTIONS = ("body", "impatient", "churn", "killed", "sse", "headers")
+SECTIONS = ("body", "impatient", "churn", "killed", "names", "sse", "headers")
 
 
 def main() -> None:
@@ -295,6 +416,15 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait()
+        if "names" in only:  # a server of its own: its RSS is not what the sections above left
+            fresh = Path(tmp) / "models-names"
+            shutil.copytree(args.models_dir, fresh)
+            proc, url = start(fresh, Path(tmp) / "data-names")
+            try:
+                new_names(proc, url, fresh)
+            finally:
+                proc.terminate()
+                proc.wait()
         if "sse" in only:  # a server whose jobs stay queued: their streams stay open
             proc, url = start(models, Path(tmp) / "data-sse", DCGAN_RUN_JOBS="off")
             try:
