@@ -27,7 +27,7 @@ from app.jobs.trainer import (
     start_trainer,
     trainer_command,
 )
-from app.serving.loading import redact
+from app.logs import redact
 from app.serving.modelsdir import read_active, write_active
 
 if TYPE_CHECKING:

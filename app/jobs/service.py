@@ -21,7 +21,7 @@ from pathlib import Path
 from app.jobs.paths import JOBS_FOLDER, JobPaths
 from app.jobs.schema import FINISHED, RESUMABLE, JobParams, JobState, state_flags
 from app.jobs.store import DiskFull, JobStore, QueueFull, StoreUnavailable
-from app.serving.loading import redact
+from app.logs import redact
 
 log = logging.getLogger("app")
 POLL_SECONDS = 1.0  # how often a follower looks for events written by another process

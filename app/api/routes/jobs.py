@@ -24,8 +24,8 @@ from app.api.deps import (
 from app.api.errors import AUTH, INVALID, errors
 from app.jobs.schema import Job, JobParams
 from app.jobs.service import DiskFull, JobConflict, NoSuchJob, QueueFull, StoreUnavailable
+from app.logs import redact
 from app.serving.encoding import progress_gif
-from app.serving.loading import redact
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=errors(INVALID))
 JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1]), Digits]
