@@ -28,7 +28,6 @@ from app.jobs.trainer import (
     trainer_command,
 )
 from app.logs import redact
-from app.serving.modelsdir import read_active, write_active
 
 if TYPE_CHECKING:
     from app.jobs.runner import JobRunner
@@ -127,18 +126,12 @@ class JobRun:
         if fd is None:
             return None
         try:
-            await asyncio.to_thread(self._pin_current, params)
+            if not params.activate:  # replicas keep serving what they serve
+                await self.runner.registry.pin(params.name)
             command = trainer_command(params, self.paths, self.settings.models_dir)
             return await start_trainer(command, self.paths, self.settings.mnist_path, fd)
         finally:
             os.close(fd)
-
-    def _pin_current(self, params: JobParams) -> None:
-        """A job that must not activate its export pins the version its name serves now."""
-        current = self.runner.registry.active.get(params.name)
-        folder = self.settings.models_dir / params.name
-        if not params.activate and current is not None and read_active(folder) is None:
-            write_active(folder, current)
 
     async def _lock(self) -> int | None:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS

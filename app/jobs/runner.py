@@ -29,7 +29,6 @@ from app.jobs.run import LOCK_WAIT_SECONDS, JobRun
 from app.jobs.service import Jobs
 from app.jobs.store import StoreUnavailable
 from app.logs import job_context
-from app.serving.modelsdir import sweep_exports
 from app.serving.registry import ModelRegistry
 
 log = logging.getLogger("app")
@@ -150,4 +149,4 @@ class JobRunner:
             for job_id in await self.retry(self.store.call, self.store.finished_before, before):
                 checkpoints = JobPaths.of(self.settings.data_dir, job_id).checkpoints
                 await asyncio.to_thread(shutil.rmtree, checkpoints, ignore_errors=True)
-        await asyncio.to_thread(sweep_exports, self.settings.models_dir)
+        await self.registry.sweep_dead_exports()
