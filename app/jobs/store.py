@@ -45,7 +45,6 @@ MIGRATIONS = [
     """,
 ]
 __all__ = ["DiskFull", "JobStore", "QueueFull", "StoreUnavailable"]
-_IN_ACTIVE = "('" + "', '".join(sorted(ACTIVE)) + "')"
 
 
 class QueueFull(Exception):
@@ -203,9 +202,6 @@ class JobStore(Database):
             f"SELECT state, COUNT(*) AS jobs, COUNT({run}) AS timed, "
             f"COALESCE(SUM({run}), 0) AS seconds{within} FROM jobs GROUP BY state"
         )
-
-    def count_active(self) -> int:
-        return self._one(f"SELECT COUNT(*) AS n FROM jobs WHERE state IN {_IN_ACTIVE}")["n"]
 
     def delete(self, job_id: int) -> None:
         with self._transaction():
