@@ -125,11 +125,11 @@ def test_a_locked_database_holds_the_job_until_it_is_released_and_loses_nothing(
     async def scenario():
         runner = runner_on(tmp_path, mnist_path=tmp_path / "missing.npz")
         job = await runner.jobs.create(JobParams(name="a"))
-        with hold_sqlite_lock(runner.store.path, seconds=8) as locker:
+        with hold_sqlite_lock(runner.store.path, seconds=None) as locker:
             runner.start()
             trouble = await until(runner.problem, 30, "the runner reports the lock")
             assert runner.store.get(job["id"])["state"] == "queued"  # its claim waits
-            await asyncio.to_thread(locker.wait)
+            await asyncio.to_thread(locker.communicate)  # released once the runner said so
         done = await until(
             lambda: (
                 runner.store.get(job["id"])["state"] == "failed" and runner.store.get(job["id"])

@@ -20,17 +20,25 @@ import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+if sys.argv[2] == "until-told":
+    sys.stdin.read()  # until the test closes our stdin
+else:
+    time.sleep(float(sys.argv[2]))
 db.execute("COMMIT")
 """
 
 
 @contextlib.contextmanager
-def hold_sqlite_lock(path: Path, seconds: float) -> Iterator[subprocess.Popen]:
-    """Another process holding the database's write lock for `seconds` (from when this yields);
-    it is killed on exit if it still runs."""
+def hold_sqlite_lock(path: Path, seconds: float | None) -> Iterator[subprocess.Popen]:
+    """Another process holding the database's write lock for `seconds` (from when this yields),
+    or, with None, until the caller releases it (`locker.communicate()`); it is killed on exit
+    if it still runs."""
+    hold = "until-told" if seconds is None else str(seconds)
     locker = subprocess.Popen(
-        [sys.executable, "-c", LOCKER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", LOCKER, str(path), hold],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert locker.stdout.readline() == "locked\n"
