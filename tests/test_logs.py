@@ -107,7 +107,7 @@ def test_a_json_server_writes_only_json_lines_with_request_and_job_ids(
     access = [line for line in lines if line.get("request_id") == "probe-42"]
     assert [line["logger"] for line in access] == ["uvicorn.access"]
     assert (access[0]["method"], access[0]["path"], access[0]["status"]) == ("GET", "/healthz", 200)
-    recovered = [line for line in lines if line.get("job_id") == job["id"]]
+    recovered = [line for line in lines if line.get("job_id") == job.id]
     assert any("recovering job" in line["message"] for line in recovered), lines
 
 

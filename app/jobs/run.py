@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from app.jobs.paths import JobPaths
-from app.jobs.schema import JobParams, JobState, project
+from app.jobs.schema import JobParams, JobRecord, JobState, project
 from app.jobs.trainer import (
     end_trainer,
     exit_reason,
@@ -38,8 +38,8 @@ LOCK_WAIT_SECONDS = 150.0  # a trainer told to stop writes its checkpoint first
 
 
 class JobRun:
-    def __init__(self, runner: JobRunner, job: dict):
-        self.runner, self.job, self.job_id = runner, job, job["id"]
+    def __init__(self, runner: JobRunner, job: JobRecord):
+        self.runner, self.job, self.job_id = runner, job, job.id
         self.jobs, self.store, self.settings = runner.jobs, runner.store, runner.settings
         self.retry = runner.retry
         self.paths = JobPaths.of(self.settings.data_dir, self.job_id)
@@ -82,7 +82,7 @@ class JobRun:
 
     async def recover(self) -> None:
         """A running job whose runner died: once its trainer is gone, read what it left."""
-        log.info("recovering job %d (its runner %s stopped)", self.job_id, self.job["worker"])
+        log.info("recovering job %d (its runner %s stopped)", self.job_id, self.job.worker)
         try:
             fd = await self._lock()
         except OSError as exc:  # its heartbeat stops here: a later sweep tries again
@@ -93,9 +93,9 @@ class JobRun:
             return
         os.close(fd)
         self.job = await self._store(self.store.get, self.job_id)  # now that nothing writes it
-        if self.job["state"] != JobState.RUNNING or self.job["worker"] != self.runner.worker:
+        if self.job.state != JobState.RUNNING or self.job.worker != self.runner.worker:
             return  # another runner got there first
-        _, events = await self._ingest_new(self.job["events_offset"])
+        _, events = await self._ingest_new(self.job.events_offset)
         export = next((e for e in reversed(events) if e.get("event") == "export"), None)
         if export is None:
             await self._set_state(JobState.INTERRUPTED, "its runner stopped during training")
@@ -115,7 +115,7 @@ class JobRun:
 
     async def _params(self) -> JobParams | None:
         try:
-            return JobParams.model_validate(self.job["params"])
+            return JobParams.model_validate(self.job.params)
         except ValidationError as exc:  # a row from an older release, with rules since changed
             await self._set_state(JobState.FAILED, f"invalid parameters: {exc.errors()[0]['msg']}")
             return None
@@ -141,7 +141,7 @@ class JobRun:
 
     async def _watch(self) -> list[dict]:
         """Copy the trainer's events into the store until it exits; heed cancel requests."""
-        offset, events, stopper = self.job["events_offset"], [], None
+        offset, events, stopper = self.job.events_offset, [], None
         try:
             while True:
                 exited = await exited_within(self.proc, POLL_SECONDS)
@@ -150,7 +150,7 @@ class JobRun:
                 if exited:
                     return events
                 job = await self._store(self.store.get, self.job_id)
-                if stopper is None and job["cancel_requested"]:
+                if stopper is None and job.cancel_requested:
                     stopper = asyncio.create_task(self.stop_trainer())
         finally:
             if stopper is not None:
@@ -163,7 +163,7 @@ class JobRun:
         )
         if not events:
             return offset, []
-        progress = (await self._store(self.store.get, self.job_id))["progress"]
+        progress = (await self._store(self.store.get, self.job_id)).progress
         for event in events:
             data = dict(event)
             kind = data.pop("event", "unknown")
@@ -173,13 +173,12 @@ class JobRun:
             for key in ("sample", "path"):  # server paths: clients use sample_url
                 data.pop(key, None)
             await self.retry(self.jobs.emit, self.job_id, kind, data)
-        await self._store(self.store.set_progress, self.job_id, progress)
-        await self._store(self.store.set_events_offset, self.job_id, offset)
+        await self._store(self.store.set_progress, self.job_id, progress, offset)
         return offset, events
 
     async def _finish(self, params: JobParams, status: int | None, events: list[dict]) -> None:
         export = next((e for e in reversed(events) if e.get("event") == "export"), None)
-        cancelled = bool((await self._store(self.store.get, self.job_id))["cancel_requested"])
+        cancelled = (await self._store(self.store.get, self.job_id)).cancel_requested
         signalled = status in (-signal.SIGTERM, -signal.SIGKILL)  # before it caught SIGTERM
         if cancelled and signalled:
             grace = self.settings.cancel_grace_seconds

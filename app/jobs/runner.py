@@ -140,7 +140,7 @@ class JobRunner:
         exports that dead trainers left half-written."""
         silent_since = time.time() - self.settings.heartbeat_timeout
         for job in await self.retry(self.store.call, self.store.stale, silent_since):
-            took = self.store.take_over, job["id"], self.worker, silent_since
+            took = self.store.take_over, job.id, self.worker, silent_since
             if await self.retry(self.store.call, *took):
                 await self._hold(JobRun(self, job), JobRun.recover)
         days = self.settings.job_checkpoint_days
