@@ -1,6 +1,7 @@
 """The jobs façade and the runner's pieces that need no trainer process."""
 
 import asyncio
+import logging
 import shutil
 import sqlite3
 import time
@@ -162,6 +163,26 @@ def test_a_runner_loop_that_dies_is_started_again_and_counted(tmp_path):
 
     dead = asyncio.run(scenario())
     assert dead.startswith("the job runner stopped: JSONDecodeError")
+
+
+def test_a_job_whose_row_is_gone_ends_its_run_and_not_its_runner(tmp_path, caplog):
+    """A running job deleted by hand while its runner recovers it: the run ends, saying so."""
+
+    async def scenario():
+        runner = runner_on(tmp_path)
+        store = runner.jobs.store
+        await runner.jobs.create(JobParams(name="a"))
+        claimed = store.claim("test")
+        store.delete(claimed.id)
+        await runner._hold(JobRun(runner, claimed), JobRun.recover)
+
+    logger = logging.getLogger("app")
+    logger.addHandler(caplog.handler)  # the service's set-up stops propagation to the root
+    try:
+        asyncio.run(scenario())
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "job 1 is no longer in the store: its run ends" in caplog.text
 
 
 def test_a_fresh_database_moves_the_old_jobs_folders_aside(tmp_path):

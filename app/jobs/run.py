@@ -1,7 +1,8 @@
 """One job on a JobRunner: its trainer started, watched and ended, its export accepted; or, for a
-running job whose runner died, what its trainer left read. Every store or file call goes
-through the runner's Retrying: while the database or the disk fails the job waits, and nothing
-it did is lost."""
+running job whose runner died, what its trainer left read. Every call on the job (through the
+runner's JobQueue) or on its files goes through the runner's Retrying: while the database or
+the disk fails the job waits, and nothing it did is lost. A job whose row is gone raises
+NoSuchJob (the runner ends its run)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from app.jobs.paths import JobPaths
 from app.jobs.schema import JobParams, JobRecord, JobState, project
 from app.jobs.trainer import (
     end_trainer,
@@ -40,9 +40,8 @@ LOCK_WAIT_SECONDS = 150.0  # a trainer told to stop writes its checkpoint first
 class JobRun:
     def __init__(self, runner: JobRunner, job: JobRecord):
         self.runner, self.job, self.job_id = runner, job, job.id
-        self.jobs, self.store, self.settings = runner.jobs, runner.store, runner.settings
-        self.retry = runner.retry
-        self.paths = JobPaths.of(self.settings.data_dir, self.job_id)
+        self.queue, self.settings, self.retry = runner.queue, runner.settings, runner.retry
+        self.paths = self.queue.paths(self.job_id)
         self.proc: asyncio.subprocess.Process | None = None
 
     async def stop_trainer(self) -> None:
@@ -92,7 +91,7 @@ class JobRun:
             log.warning("job %d: its trainer still runs; leaving it", self.job_id)
             return
         os.close(fd)
-        self.job = await self._store(self.store.get, self.job_id)  # now that nothing writes it
+        self.job = await self.retry(self.queue.get, self.job_id)  # now that nothing writes it
         if self.job.state != JobState.RUNNING or self.job.worker != self.runner.worker:
             return  # another runner got there first
         _, events = await self._ingest_new(self.job.events_offset)
@@ -106,12 +105,8 @@ class JobRun:
 
     # -- the steps -----------------------------------------------------------------------------
 
-    async def _store(self, method, *args):
-        """A JobStore method, on the store's threads, retried."""
-        return await self.retry(self.store.call, method, *args)
-
     async def _set_state(self, state: JobState, error: str | None = None, **data) -> None:
-        await self.retry(self.jobs.set_state, self.job_id, state, error, **data)
+        await self.retry(self.queue.set_state, self.job_id, state, error, **data)
 
     async def _params(self) -> JobParams | None:
         try:
@@ -149,7 +144,7 @@ class JobRun:
                 events += new
                 if exited:
                     return events
-                job = await self._store(self.store.get, self.job_id)
+                job = await self.retry(self.queue.get, self.job_id)
                 if stopper is None and job.cancel_requested:
                     stopper = asyncio.create_task(self.stop_trainer())
         finally:
@@ -163,7 +158,7 @@ class JobRun:
         )
         if not events:
             return offset, []
-        progress = (await self._store(self.store.get, self.job_id)).progress
+        progress = (await self.retry(self.queue.get, self.job_id)).progress
         for event in events:
             data = dict(event)
             kind = data.pop("event", "unknown")
@@ -172,13 +167,13 @@ class JobRun:
                 data["sample_url"] = progress["sample_url"]
             for key in ("sample", "path"):  # server paths: clients use sample_url
                 data.pop(key, None)
-            await self.retry(self.jobs.emit, self.job_id, kind, data)
-        await self._store(self.store.set_progress, self.job_id, progress, offset)
+            await self.retry(self.queue.emit, self.job_id, kind, data)
+        await self.retry(self.queue.set_progress, self.job_id, progress, offset)
         return offset, events
 
     async def _finish(self, params: JobParams, status: int | None, events: list[dict]) -> None:
         export = next((e for e in reversed(events) if e.get("event") == "export"), None)
-        cancelled = (await self._store(self.store.get, self.job_id)).cancel_requested
+        cancelled = (await self.retry(self.queue.get, self.job_id)).cancel_requested
         signalled = status in (-signal.SIGTERM, -signal.SIGKILL)  # before it caught SIGTERM
         if cancelled and signalled:
             grace = self.settings.cancel_grace_seconds
@@ -204,7 +199,7 @@ class JobRun:
             error = f"export {params.name}@{version} could not be served: {reason}"
             await self._set_state(JobState.FAILED, error)
             return
-        await self._store(self.store.set_model_version, self.job_id, model.ref)
+        await self.retry(self.queue.set_model_version, self.job_id, model.ref)
         if model.status != "ready":
             await self._set_state(
                 JobState.FAILED, f"export {model.ref} failed to load: {model.error}"

@@ -2,10 +2,11 @@
 
 The routes use this façade alone. Jobs and their events live in the job store (SQLite, or
 PostgreSQL shared by replicas); a JobRunner (app/jobs/runner.py), in this process or in a
-`dcgan-worker`, claims queued jobs from it and runs their trainers. So every action here is a
-change in the store that any runner sees, and following a job reads the store: a replica that
-does not run the job streams its events as well as one that does. Every method runs its store
-calls on the store's threads: a slow or locked database never holds the event loop.
+`dcgan-worker`, claims queued jobs through the façade's runner side (app/jobs/queue.py) and
+runs their trainers. So every action here is a change in the store that any runner sees, and
+following a job reads the store: a replica that does not run the job streams its events as well
+as one that does. Every method runs its store calls on the store's threads: a slow or locked
+database never holds the event loop. A job is read as a JobRecord and shown as a Job.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from app.jobs.paths import JOBS_FOLDER, JobPaths
+from app.jobs.paths import JobPaths
 from app.jobs.schema import FINISHED, RESUMABLE, Job, JobParams, JobRecord, JobState, state_flags
 from app.jobs.store import DiskFull, JobStore, QueueFull, StoreUnavailable
 from app.logs import redact
@@ -54,10 +55,8 @@ class Jobs:
     def _set_folders_aside(self, database: Path) -> None:
         """A fresh database numbers jobs from 1 again: the old jobs' folders (their checkpoints)
         go beside the old database, so no new job resumes an old job's run."""
-        folders = self.data_dir / JOBS_FOLDER
-        if folders.exists():
-            moved = folders.with_name(JOBS_FOLDER + database.suffix)
-            folders.rename(moved)
+        moved = JobPaths.move_all_aside(self.data_dir, database.suffix)
+        if moved is not None:
             log.error("the old jobs' folders moved to %s", moved.name)
 
     # -- reading -------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ class Jobs:
         """A finished job, its events and its folder (not the model version it exported)."""
         await self.store.call(self._delete, job_id)
 
-    # -- what runners call ---------------------------------------------------------------------
+    # -- what runners call (through JobQueue): writes that wake this process's followers -------
 
     async def set_state(
         self, job_id: int, state: JobState, error: str | None = None, **data
