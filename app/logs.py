@@ -1,5 +1,6 @@
 """Log lines as plain text (the default) or one JSON object a line (DCGAN_LOG_FORMAT=json), with
-the id of the request or job they were written for.
+the id of the request or job they were written for; and `redact`, what a message shown to clients
+may say of server paths.
 
 Ids travel in context variables: the RequestId middleware sets the request's for everything that
 request runs (tasks and threads started from it copy it), and `job_context(job_id)` sets a job's
@@ -26,6 +27,13 @@ job_id: ContextVar[int | None] = ContextVar("job_id", default=None)
 # What a client or proxy may pass as its own id (UUIDs, nginx's $request_id, trace ids); anything
 # else is replaced, so a log line never carries a client's arbitrary text as an id.
 SANE_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
+# Absolute, ./ or ../ relative, or with two slashes or more: a path, not a ratio like 3/4.
+_PATH = re.compile(r"(?:(?<![\w.])/|\.\.?/|\b[\w.+-]+/(?=[\w.+-]+/))(?:[\w.+-]+/)*([\w.+-]+)")
+
+
+def redact(text: str) -> str:
+    """Paths reduced to their last part: answers without a token never show server paths."""
+    return _PATH.sub(r"…/\1", text)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,6 @@ K8S_GPU = ROOT / "deploy" / "k8s-gpu"
 NGINX_KUSTOMIZATION = ROOT / "deploy" / "nginx" / "kustomization.yaml"
 COMPOSE = ROOT / "docker-compose.scale.yml"
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "default.conf.template"
-SECTION_DRAFT = ROOT / "docs" / "scale-readme-section.md"
 KUBERNETES_VERSIONS = ["1.35.0", "1.36.0", "1.37.0"]  # the three minor releases supported upstream
 COMPOSE_ENV = {"DCGAN_API_TOKEN": "a-token", "POSTGRES_PASSWORD": "a0password"}
 NGINX = shutil.which("nginx") or (
@@ -38,10 +37,11 @@ KUBECTL = shutil.which("kubectl")  # its `kubectl kustomize` renders what `apply
 
 
 def scale_section() -> str:
-    """The README's "Scale out" section once it is there, else its draft in docs/."""
+    """The README's "Scale out" section."""
     readme = (ROOT / "README.md").read_text()
     found = re.search(r"^## Scale out\n.*?(?=^## |\Z)", readme, re.M | re.S)
-    return found.group(0) if found else SECTION_DRAFT.read_text()
+    assert found, "README.md has no '## Scale out' section"
+    return found.group(0)
 
 
 def section_commands() -> list[str]:

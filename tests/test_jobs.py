@@ -1,6 +1,7 @@
 """The jobs façade and the runner's pieces that need no trainer process."""
 
 import asyncio
+import logging
 import shutil
 import sqlite3
 import time
@@ -41,25 +42,25 @@ async def until(check, timeout: float, what: str):
 def test_create_list_cancel_delete_and_the_queue_cap(jobs):
     async def scenario():
         first = await jobs.create(JobParams(name="a"))
-        assert first["state"] == "queued" and first["cancellable"] and not first["deletable"]
+        assert first.state == "queued" and first.cancellable and not first.deletable
         await jobs.create(JobParams(name="b"))
         with pytest.raises(QueueFull):
             await jobs.create(JobParams(name="c"))
         with pytest.raises(JobConflict, match="cancel it first"):
-            await jobs.delete(first["id"])
-        cancelled = await jobs.cancel(first["id"])
-        assert cancelled["state"] == "cancelled" and not cancelled["resumable"]  # nothing saved
+            await jobs.delete(first.id)
+        cancelled = await jobs.cancel(first.id)
+        assert cancelled.state == "cancelled" and not cancelled.resumable  # nothing saved
         with pytest.raises(JobConflict, match="no checkpoint"):
-            await jobs.resume(first["id"])
-        jobs.paths(first["id"]).checkpoints.mkdir(parents=True)
-        (jobs.paths(first["id"]).checkpoints / "checkpoint").write_text("")
-        assert (await jobs.get(first["id"]))["resumable"]
-        await jobs.delete(first["id"])
-        assert not jobs.paths(first["id"]).root.exists()
+            await jobs.resume(first.id)
+        jobs.paths(first.id).checkpoints.mkdir(parents=True)
+        (jobs.paths(first.id).checkpoints / "checkpoint").write_text("")
+        assert (await jobs.get(first.id)).resumable
+        await jobs.delete(first.id)
+        assert not jobs.paths(first.id).root.exists()
         with pytest.raises(NoSuchJob):
-            await jobs.get(first["id"])
+            await jobs.get(first.id)
         page, total = await jobs.list(10, 0)
-        assert total == 1 and page[0]["params"]["name"] == "b"
+        assert total == 1 and page[0].params["name"] == "b"
 
     asyncio.run(scenario())
 
@@ -70,17 +71,17 @@ def test_follow_streams_what_is_written_and_ends_with_the_job(jobs):
         seen = asyncio.Queue()
 
         async def follower():
-            async for event_id, kind, data in jobs.follow(job["id"], 0):
+            async for event_id, kind, data in jobs.follow(job.id, 0):
                 await seen.put((event_id, kind, data.get("state")))
 
         task = asyncio.create_task(follower())
         assert await asyncio.wait_for(seen.get(), 5) == (1, "state", "queued")
-        await jobs.emit(job["id"], "epoch", {"epoch": 1})
+        await jobs.emit(job.id, "epoch", {"epoch": 1})
         assert await asyncio.wait_for(seen.get(), 5) == (2, "epoch", None)
-        await jobs.set_state(job["id"], JobState.FAILED, "trainer exited with status 1: /a/b/x")
+        await jobs.set_state(job.id, JobState.FAILED, "trainer exited with status 1: /a/b/x")
         await asyncio.wait_for(task, 5)  # the job has ended: so has the stream
         assert seen.get_nowait() == (3, "state", "failed") and seen.empty()
-        assert (await jobs.get(job["id"]))["error"] == "trainer exited with status 1: …/x"
+        assert (await jobs.get(job.id)).error == "trainer exited with status 1: …/x"
 
     asyncio.run(scenario())
 
@@ -96,17 +97,13 @@ def test_an_export_that_fails_to_load_never_replaces_the_active_model(tmp_path, 
         jobs = Jobs(JobStore(tmp_path / "data" / "jobs.db"), settings.data_dir, 5)
         runner = JobRunner(jobs, settings, registry, "test", serving=True)
         job = await jobs.create(JobParams(name="dcgan", activate=True))
-        await JobRun(runner, jobs.store.get(job["id"]))._accept(job_params(job), 3)
-        return registry, await jobs.get(job["id"])
+        await JobRun(runner, jobs.store.get(job.id))._accept(JobParams(**job.params), 3)
+        return registry, await jobs.get(job.id)
 
     registry, job = asyncio.run(scenario())
     assert registry.active["dcgan"] == 2
     assert registry.versions["dcgan"][3].status == "failed"
-    assert job["state"] == "failed" and job["error"].startswith("export dcgan@3 failed to load")
-
-
-def job_params(job: dict) -> JobParams:
-    return JobParams.model_validate(job["params"])
+    assert job.state == "failed" and job.error.startswith("export dcgan@3 failed to load")
 
 
 def runner_on(tmp_path, **settings) -> JobRunner:
@@ -125,17 +122,14 @@ def test_a_locked_database_holds_the_job_until_it_is_released_and_loses_nothing(
     async def scenario():
         runner = runner_on(tmp_path, mnist_path=tmp_path / "missing.npz")
         job = await runner.jobs.create(JobParams(name="a"))
-        with hold_sqlite_lock(runner.store.path, seconds=8) as locker:
+        store = runner.jobs.store
+        with hold_sqlite_lock(store.path, seconds=None) as locker:
             runner.start()
             trouble = await until(runner.problem, 30, "the runner reports the lock")
-            assert runner.store.get(job["id"])["state"] == "queued"  # its claim waits
-            await asyncio.to_thread(locker.wait)
+            assert store.get(job.id).state == "queued"  # its claim waits
+            await asyncio.to_thread(locker.communicate)  # released once the runner said so
         done = await until(
-            lambda: (
-                runner.store.get(job["id"])["state"] == "failed" and runner.store.get(job["id"])
-            ),
-            30,
-            "the job ended",
+            lambda: (now := store.get(job.id)).state == "failed" and now, 30, "the job ended"
         )
         await until(lambda: runner.problem() is None, 30, "the runner is well again")
         await runner.stop()
@@ -143,7 +137,7 @@ def test_a_locked_database_holds_the_job_until_it_is_released_and_loses_nothing(
 
     trouble, done = asyncio.run(scenario())
     assert "database is locked" in trouble
-    assert done["error"].startswith("no MNIST at …/missing.npz")
+    assert done.error.startswith("no MNIST at …/missing.npz")
 
 
 def test_a_runner_loop_that_dies_is_started_again_and_counted(tmp_path):
@@ -152,16 +146,16 @@ def test_a_runner_loop_that_dies_is_started_again_and_counted(tmp_path):
 
     async def scenario():
         runner = runner_on(tmp_path)
-        with sqlite3.connect(runner.store.path) as db:
+        with sqlite3.connect(runner.jobs.store.path) as db:
             db.execute(
                 "INSERT INTO jobs (params, state, created_at) VALUES ('{not json', 'queued', 0)"
             )
         runner.start()
         dead = await until(runner.problem, 30, "the runner says it stopped")
         await until(lambda: runner.restarts >= 1, 30, "a restart")
-        with sqlite3.connect(runner.store.path) as db:
+        with sqlite3.connect(runner.jobs.store.path) as db:
             db.execute("""UPDATE jobs SET params = '{"name": "a"}'""")
-        await until(lambda: runner.store.get(1)["state"] == "interrupted", 30, "job 1 recovered")
+        await until(lambda: runner.jobs.store.get(1).state == "interrupted", 30, "job 1 recovered")
         await until(lambda: runner.problem() is None, 30, "the runner is well again")
         assert not runner.task.done()
         await runner.stop()
@@ -169,6 +163,26 @@ def test_a_runner_loop_that_dies_is_started_again_and_counted(tmp_path):
 
     dead = asyncio.run(scenario())
     assert dead.startswith("the job runner stopped: JSONDecodeError")
+
+
+def test_a_job_whose_row_is_gone_ends_its_run_and_not_its_runner(tmp_path, caplog):
+    """A running job deleted by hand while its runner recovers it: the run ends, saying so."""
+
+    async def scenario():
+        runner = runner_on(tmp_path)
+        store = runner.jobs.store
+        await runner.jobs.create(JobParams(name="a"))
+        claimed = store.claim("test")
+        store.delete(claimed.id)
+        await runner._hold(JobRun(runner, claimed), JobRun.recover)
+
+    logger = logging.getLogger("app")
+    logger.addHandler(caplog.handler)  # the service's set-up stops propagation to the root
+    try:
+        asyncio.run(scenario())
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "job 1 is no longer in the store: its run ends" in caplog.text
 
 
 def test_a_fresh_database_moves_the_old_jobs_folders_aside(tmp_path):
@@ -180,7 +194,7 @@ def test_a_fresh_database_moves_the_old_jobs_folders_aside(tmp_path):
         return await jobs.create(JobParams(name="a"))
 
     job = asyncio.run(scenario())
-    assert job["id"] == 1 and not (tmp_path / "jobs" / "1").exists()  # a new job 1, from scratch
+    assert job.id == 1 and not (tmp_path / "jobs" / "1").exists()  # a new job 1, from scratch
     aside = [p.name for p in tmp_path.glob("jobs.corrupt-*")]
     assert len(aside) == 1 and (tmp_path / aside[0] / "1" / "run" / "checkpoints").is_dir()
 

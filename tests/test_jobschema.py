@@ -1,7 +1,8 @@
-"""Job parameters: a recipe and its overrides onto trainer flags; names a job may export as."""
+"""Job parameters: a recipe and its overrides onto trainer flags; names a job may export as; a
+job's record as the API shows it."""
 
 from app.api.routes.jobs import export_name_problem
-from app.jobs.schema import RECIPES, JobParams
+from app.jobs.schema import RECIPES, Job, JobParams, JobRecord, JobState, state_flags
 from training import recipes
 
 
@@ -50,3 +51,22 @@ def test_a_name_keeps_its_kind_and_shipped_names_stay_the_operators():
     shipped = export_name_problem(JobParams(name="dcgan"), kinds, protected)
     assert "shipped model" in shipped and "DCGAN_PROTECTED_NAMES" in shipped
     assert export_name_problem(JobParams(name="dcgan"), {"dcgan": False}, ()) is None
+
+
+def test_a_record_is_shown_without_server_paths_or_what_only_runners_need():
+    record = JobRecord(
+        7,
+        {"name": "a"},
+        JobState.FAILED,
+        1.0,
+        progress={"epoch": 2, "not_progress": 1},
+        error="trainer exited with status 1: /srv/data/jobs/7/stderr.log",
+        cancel_requested=True,
+        worker="host/api",
+        events_offset=99,
+    )
+    shown = Job.of(record, state_flags(record.state)).model_dump(mode="json")
+    assert shown["error"] == "trainer exited with status 1: …/stderr.log"
+    assert shown["progress"]["epoch"] == 2 and "not_progress" not in shown["progress"]
+    assert not {"cancel_requested", "worker", "heartbeat_at", "events_offset"} & set(shown)
+    assert (shown["state"], shown["finished"], shown["resumable"]) == ("failed", True, True)

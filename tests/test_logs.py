@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.jobs.store import JobStore
-from app.logs import JsonFormatter, RequestId, job_context, request_id
+from app.logs import JsonFormatter, RequestId, job_context, redact, request_id
 from app.parts import worker_id
 from tests.conftest import service_env, start_server, wait_ready
 
@@ -107,5 +107,14 @@ def test_a_json_server_writes_only_json_lines_with_request_and_job_ids(
     access = [line for line in lines if line.get("request_id") == "probe-42"]
     assert [line["logger"] for line in access] == ["uvicorn.access"]
     assert (access[0]["method"], access[0]["path"], access[0]["status"]) == ("GET", "/healthz", 200)
-    recovered = [line for line in lines if line.get("job_id") == job["id"]]
+    recovered = [line for line in lines if line.get("job_id") == job.id]
     assert any("recovering job" in line["message"] for line in recovered), lines
+
+
+def test_paths_are_reduced_to_their_last_part():
+    assert redact("No such file: /srv/models/x/1/model.json") == "No such file: …/model.json"
+    assert (
+        redact("../data/mnist.npz and keras.datasets.mnist")
+        == "…/mnist.npz and keras.datasets.mnist"
+    )
+    assert redact("3/4 of 10.5/2") == "3/4 of 10.5/2"  # not paths

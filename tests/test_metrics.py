@@ -61,11 +61,11 @@ def test_job_counts_and_durations_come_from_the_store(tmp_path):
     quick, slow, failed, running, _ = (store.create({"name": f"j{i}"}) for i in range(5))
     for _ in (quick, slow, failed, running):
         store.claim("w1")
-    store.set_state(quick["id"], JobState.SUCCEEDED)
-    store.set_state(slow["id"], JobState.SUCCEEDED)
-    store.set_state(failed["id"], JobState.FAILED)
+    store.set_state(quick.id, JobState.SUCCEEDED)
+    store.set_state(slow.id, JobState.SUCCEEDED)
+    store.set_state(failed.id, JobState.FAILED)
     with sqlite3.connect(tmp_path / "jobs.db") as db:  # slow ran 400 s
-        db.execute("UPDATE jobs SET started_at = finished_at - 400 WHERE id = ?", (slow["id"],))
+        db.execute("UPDATE jobs SET started_at = finished_at - 400 WHERE id = ?", (slow.id,))
     metrics = Metrics()
     metrics.watch(JobCollector(store, runner=None))
     got = samples(asyncio.run(metrics.render()).decode())

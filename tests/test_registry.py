@@ -82,3 +82,17 @@ def test_a_broken_version_is_not_reloaded_on_every_poll(models):
     failed = registry.versions["dcgan"][3]
     asyncio.run(registry.refresh())
     assert registry.versions["dcgan"][3] is failed  # the same record: nothing was read again
+
+
+def test_pin_keeps_the_served_version_and_never_overrides_a_choice(models):
+    """Before a job that must not activate its export: the version served now is pinned, so
+    the export's arrival changes nothing; a version pinned already stays; unknown names pass."""
+    registry = registry_of(models)
+    assert read_active(models / "dcgan") is None and registry.active["dcgan"] == 2
+    asyncio.run(registry.pin("dcgan"))
+    assert read_active(models / "dcgan") == 2
+    asyncio.run(registry.activate("dcgan", 1))
+    asyncio.run(registry.pin("dcgan"))
+    assert read_active(models / "dcgan") == 1
+    asyncio.run(registry.pin("new-name"))
+    assert not (models / "new-name").exists()

@@ -239,13 +239,13 @@ def test_runners_racing_for_one_job_never_both_get_it(pg):
     stores = [JobStore(pg.url("claims")) for _ in range(4)]
     try:
         for round_ in range(10):
-            job_id = stores[0].create({"name": f"race-{round_}"})["id"]
+            job_id = stores[0].create({"name": f"race-{round_}"}).id
             claims, takeovers = race(stores, job_id)
             winners = [c for c in claims.values() if c is not None]
-            assert len(claims) == 4 and [w["id"] for w in winners] == [job_id], claims
+            assert len(claims) == 4 and [w.id for w in winners] == [job_id], claims
             assert sorted(takeovers.values()) == [False, False, False, True], takeovers
             owner = next(i for i, took in takeovers.items() if took)
-            assert stores[1].get(job_id)["worker"] == f"t{owner}"
+            assert stores[1].get(job_id).worker == f"t{owner}"
             stores[0].set_state(job_id, JobState.SUCCEEDED)
     finally:
         for store in stores:

@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.jobs.paths import JobPaths
 from app.jobs.schema import JobParams, JobState
 from app.jobs.service import Jobs
 from app.jobs.store import JobStore
@@ -119,16 +118,16 @@ def write_jobs(data_dir: Path) -> None:
 async def _write_jobs(data_dir: Path) -> None:
     store = JobStore(data_dir / "jobs.db")
     jobs = Jobs(store, data_dir, max_queued=20)
-    done = (await jobs.create(JobParams(name="ada")))["id"]
+    done = (await jobs.create(JobParams(name="ada"))).id
     store.set_model_version(done, "ada@1")
     await jobs.set_state(done, JobState.SUCCEEDED, model_version="ada@1", active=True)
     for name, checkpoint in [("lost", True), ("lost-early", False)]:
-        job = (await jobs.create(JobParams(name=name, epochs=3)))["id"]
+        job = (await jobs.create(JobParams(name=name, epochs=3))).id
         if checkpoint:  # the marker the flags look for (nothing here resumes it for real)
-            paths = JobPaths.of(data_dir, job)
+            paths = jobs.paths(job)
             paths.checkpoints.mkdir(parents=True)
             (paths.checkpoints / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
-        store.set_progress(job, {"epoch": 1, "epochs": 3})
+        store.set_progress(job, {"epoch": 1, "epochs": 3}, events_offset=0)
         await jobs.set_state(job, JobState.INTERRUPTED, LOST)
     store.close()
 

@@ -17,6 +17,16 @@ class JobPaths:
     def of(cls, data_dir: Path, job_id: int) -> JobPaths:
         return cls(data_dir / JOBS_FOLDER / str(job_id))
 
+    @staticmethod
+    def move_all_aside(data_dir: Path, suffix: str) -> Path | None:
+        """Every job's folder moved to DATA_DIR/jobs<suffix>: where they went (None: none)."""
+        folders = data_dir / JOBS_FOLDER
+        if not folders.exists():
+            return None
+        moved = folders.with_name(JOBS_FOLDER + suffix)
+        folders.rename(moved)
+        return moved
+
     @property
     def run(self) -> Path:
         """The trainer's --out."""

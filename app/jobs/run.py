@@ -1,7 +1,8 @@
 """One job on a JobRunner: its trainer started, watched and ended, its export accepted; or, for a
-running job whose runner died, what its trainer left read. Every store or file call goes
-through the runner's Retrying: while the database or the disk fails the job waits, and nothing
-it did is lost."""
+running job whose runner died, what its trainer left read. Every call on the job (through the
+runner's JobQueue) or on its files goes through the runner's Retrying: while the database or
+the disk fails the job waits, and nothing it did is lost. A job whose row is gone raises
+NoSuchJob (the runner ends its run)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from app.jobs.paths import JobPaths
-from app.jobs.schema import JobParams, JobState, project
+from app.jobs.schema import JobParams, JobRecord, JobState, project
 from app.jobs.trainer import (
     end_trainer,
     exit_reason,
@@ -27,8 +27,7 @@ from app.jobs.trainer import (
     start_trainer,
     trainer_command,
 )
-from app.serving.loading import redact
-from app.serving.modelsdir import read_active, write_active
+from app.logs import redact
 
 if TYPE_CHECKING:
     from app.jobs.runner import JobRunner
@@ -39,11 +38,10 @@ LOCK_WAIT_SECONDS = 150.0  # a trainer told to stop writes its checkpoint first
 
 
 class JobRun:
-    def __init__(self, runner: JobRunner, job: dict):
-        self.runner, self.job, self.job_id = runner, job, job["id"]
-        self.jobs, self.store, self.settings = runner.jobs, runner.store, runner.settings
-        self.retry = runner.retry
-        self.paths = JobPaths.of(self.settings.data_dir, self.job_id)
+    def __init__(self, runner: JobRunner, job: JobRecord):
+        self.runner, self.job, self.job_id = runner, job, job.id
+        self.queue, self.settings, self.retry = runner.queue, runner.settings, runner.retry
+        self.paths = self.queue.paths(self.job_id)
         self.proc: asyncio.subprocess.Process | None = None
 
     async def stop_trainer(self) -> None:
@@ -83,7 +81,7 @@ class JobRun:
 
     async def recover(self) -> None:
         """A running job whose runner died: once its trainer is gone, read what it left."""
-        log.info("recovering job %d (its runner %s stopped)", self.job_id, self.job["worker"])
+        log.info("recovering job %d (its runner %s stopped)", self.job_id, self.job.worker)
         try:
             fd = await self._lock()
         except OSError as exc:  # its heartbeat stops here: a later sweep tries again
@@ -93,10 +91,10 @@ class JobRun:
             log.warning("job %d: its trainer still runs; leaving it", self.job_id)
             return
         os.close(fd)
-        self.job = await self._store(self.store.get, self.job_id)  # now that nothing writes it
-        if self.job["state"] != JobState.RUNNING or self.job["worker"] != self.runner.worker:
+        self.job = await self.retry(self.queue.get, self.job_id)  # now that nothing writes it
+        if self.job.state != JobState.RUNNING or self.job.worker != self.runner.worker:
             return  # another runner got there first
-        _, events = await self._ingest_new(self.job["events_offset"])
+        _, events = await self._ingest_new(self.job.events_offset)
         export = next((e for e in reversed(events) if e.get("event") == "export"), None)
         if export is None:
             await self._set_state(JobState.INTERRUPTED, "its runner stopped during training")
@@ -107,16 +105,12 @@ class JobRun:
 
     # -- the steps -----------------------------------------------------------------------------
 
-    async def _store(self, method, *args):
-        """A JobStore method, on the store's threads, retried."""
-        return await self.retry(self.store.call, method, *args)
-
     async def _set_state(self, state: JobState, error: str | None = None, **data) -> None:
-        await self.retry(self.jobs.set_state, self.job_id, state, error, **data)
+        await self.retry(self.queue.set_state, self.job_id, state, error, **data)
 
     async def _params(self) -> JobParams | None:
         try:
-            return JobParams.model_validate(self.job["params"])
+            return JobParams.model_validate(self.job.params)
         except ValidationError as exc:  # a row from an older release, with rules since changed
             await self._set_state(JobState.FAILED, f"invalid parameters: {exc.errors()[0]['msg']}")
             return None
@@ -127,18 +121,12 @@ class JobRun:
         if fd is None:
             return None
         try:
-            await asyncio.to_thread(self._pin_current, params)
+            if not params.activate:  # replicas keep serving what they serve
+                await self.runner.registry.pin(params.name)
             command = trainer_command(params, self.paths, self.settings.models_dir)
             return await start_trainer(command, self.paths, self.settings.mnist_path, fd)
         finally:
             os.close(fd)
-
-    def _pin_current(self, params: JobParams) -> None:
-        """A job that must not activate its export pins the version its name serves now."""
-        current = self.runner.registry.active.get(params.name)
-        folder = self.settings.models_dir / params.name
-        if not params.activate and current is not None and read_active(folder) is None:
-            write_active(folder, current)
 
     async def _lock(self) -> int | None:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -148,7 +136,7 @@ class JobRun:
 
     async def _watch(self) -> list[dict]:
         """Copy the trainer's events into the store until it exits; heed cancel requests."""
-        offset, events, stopper = self.job["events_offset"], [], None
+        offset, events, stopper = self.job.events_offset, [], None
         try:
             while True:
                 exited = await exited_within(self.proc, POLL_SECONDS)
@@ -156,8 +144,8 @@ class JobRun:
                 events += new
                 if exited:
                     return events
-                job = await self._store(self.store.get, self.job_id)
-                if stopper is None and job["cancel_requested"]:
+                job = await self.retry(self.queue.get, self.job_id)
+                if stopper is None and job.cancel_requested:
                     stopper = asyncio.create_task(self.stop_trainer())
         finally:
             if stopper is not None:
@@ -170,7 +158,7 @@ class JobRun:
         )
         if not events:
             return offset, []
-        progress = (await self._store(self.store.get, self.job_id))["progress"]
+        progress = (await self.retry(self.queue.get, self.job_id)).progress
         for event in events:
             data = dict(event)
             kind = data.pop("event", "unknown")
@@ -179,14 +167,13 @@ class JobRun:
                 data["sample_url"] = progress["sample_url"]
             for key in ("sample", "path"):  # server paths: clients use sample_url
                 data.pop(key, None)
-            await self.retry(self.jobs.emit, self.job_id, kind, data)
-        await self._store(self.store.set_progress, self.job_id, progress)
-        await self._store(self.store.set_events_offset, self.job_id, offset)
+            await self.retry(self.queue.emit, self.job_id, kind, data)
+        await self.retry(self.queue.set_progress, self.job_id, progress, offset)
         return offset, events
 
     async def _finish(self, params: JobParams, status: int | None, events: list[dict]) -> None:
         export = next((e for e in reversed(events) if e.get("event") == "export"), None)
-        cancelled = bool((await self._store(self.store.get, self.job_id))["cancel_requested"])
+        cancelled = (await self.retry(self.queue.get, self.job_id)).cancel_requested
         signalled = status in (-signal.SIGTERM, -signal.SIGKILL)  # before it caught SIGTERM
         if cancelled and signalled:
             grace = self.settings.cancel_grace_seconds
@@ -212,7 +199,7 @@ class JobRun:
             error = f"export {params.name}@{version} could not be served: {reason}"
             await self._set_state(JobState.FAILED, error)
             return
-        await self._store(self.store.set_model_version, self.job_id, model.ref)
+        await self.retry(self.queue.set_model_version, self.job_id, model.ref)
         if model.status != "ready":
             await self._set_state(
                 JobState.FAILED, f"export {model.ref} failed to load: {model.error}"

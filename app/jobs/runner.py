@@ -1,4 +1,5 @@
-"""The JobRunner: claims queued jobs from the store, one at a time, and runs each (app/jobs/run.py).
+"""The JobRunner: claims queued jobs, one at a time, and runs each (app/jobs/run.py). It reaches
+jobs only through the façade: its runner side, JobQueue (app/jobs/queue.py).
 
 The API process runs one when DCGAN_RUN_JOBS=embedded (the default); `dcgan-worker` processes
 run one each. While a trainer runs, its runner copies the trainer's events into the store,
@@ -23,13 +24,12 @@ import shutil
 import time
 
 from app.config import Settings
-from app.jobs.paths import JobPaths
+from app.jobs.queue import JobQueue
 from app.jobs.resilience import Retrying, Supervisor
 from app.jobs.run import LOCK_WAIT_SECONDS, JobRun
-from app.jobs.service import Jobs
+from app.jobs.service import Jobs, NoSuchJob
 from app.jobs.store import StoreUnavailable
 from app.logs import job_context
-from app.serving.modelsdir import sweep_exports
 from app.serving.registry import ModelRegistry
 
 log = logging.getLogger("app")
@@ -46,7 +46,8 @@ class JobRunner:
         serving: bool,
         restart: bool = True,
     ):
-        self.jobs, self.store, self.settings, self.registry = jobs, jobs.store, settings, registry
+        self.jobs, self.queue = jobs, JobQueue(jobs)
+        self.settings, self.registry = settings, registry
         self.worker, self.serving = worker, serving  # serving: exports are kept loaded here
         # A runner in the service is woken by new jobs; a worker looks for them this often.
         self.idle_poll = HEARTBEAT_SECONDS if serving else 1.0
@@ -89,7 +90,7 @@ class JobRunner:
             await asyncio.gather(self.task, return_exceptions=True)
 
     async def run(self) -> None:
-        running = await self.retry(self.store.call, self.store.running_on, self.worker)
+        running = await self.retry(self.queue.running_on, self.worker)
         for job in running:  # this runner's, before a restart
             await self._hold(JobRun(self, job), JobRun.recover)
         last_sweep = 0.0
@@ -99,7 +100,7 @@ class JobRunner:
                 last_sweep = time.monotonic()
                 await self._sweep()
             self._wakeup.clear()  # before the claim: a job queued after it wakes the wait
-            job = await self.retry(self.store.call, self.store.claim, self.worker)
+            job = await self.retry(self.queue.claim, self.worker)
             if job is not None:
                 await self._hold(JobRun(self, job), JobRun.execute)
                 continue
@@ -108,15 +109,15 @@ class JobRunner:
 
     async def _hold(self, run: JobRun, step) -> None:
         """`step(run)` with a heartbeat for as long as it holds the job: while it waits for the
-        folder's lock, runs the trainer, loads the export. Taken over meanwhile: the trainer
-        stops."""
+        folder's lock, runs the trainer, loads the export. Taken over or deleted meanwhile: the
+        trainer stops."""
 
         async def beat() -> None:
             seconds = min(HEARTBEAT_SECONDS, self.settings.heartbeat_timeout / 3)
             while True:
                 await asyncio.sleep(seconds)
                 try:
-                    ours = await self.store.call(self.store.heartbeat, run.job_id, self.worker)
+                    ours = await self.queue.heartbeat(run.job_id, self.worker)
                 except StoreUnavailable as exc:  # the next beat tries again
                     self.retry.trouble = str(exc)
                     log.warning("job %d: heartbeat not written: %s", run.job_id, exc)
@@ -131,6 +132,9 @@ class JobRunner:
             task = asyncio.create_task(beat(), name=f"heartbeat {run.job_id}")
             try:
                 await step(run)
+            except NoSuchJob:  # its row is gone (deleted by hand): nothing left to record
+                log.warning("job %d is no longer in the store: its run ends", run.job_id)
+                await run.stop_trainer()
             finally:
                 self._current = None
                 task.cancel()
@@ -140,14 +144,13 @@ class JobRunner:
         """Recover jobs whose runner went silent; drop old checkpoints of finished jobs, and
         exports that dead trainers left half-written."""
         silent_since = time.time() - self.settings.heartbeat_timeout
-        for job in await self.retry(self.store.call, self.store.stale, silent_since):
-            took = self.store.take_over, job["id"], self.worker, silent_since
-            if await self.retry(self.store.call, *took):
+        for job in await self.retry(self.queue.stale, silent_since):
+            if await self.retry(self.queue.take_over, job.id, self.worker, silent_since):
                 await self._hold(JobRun(self, job), JobRun.recover)
         days = self.settings.job_checkpoint_days
         if days is not None:
             before = time.time() - days * 86400
-            for job_id in await self.retry(self.store.call, self.store.finished_before, before):
-                checkpoints = JobPaths.of(self.settings.data_dir, job_id).checkpoints
+            for job_id in await self.retry(self.queue.finished_before, before):
+                checkpoints = self.queue.paths(job_id).checkpoints
                 await asyncio.to_thread(shutil.rmtree, checkpoints, ignore_errors=True)
-        await asyncio.to_thread(sweep_exports, self.settings.models_dir)
+        await self.registry.sweep_dead_exports()

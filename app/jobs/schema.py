@@ -1,13 +1,16 @@
 """What a training job is: its states, its parameters (typed, each onto a trainer flag), its
-record as the API shows it, and how trainer events project into its progress."""
+record (as the store holds it, and as the API shows it), and how trainer events project into
+its progress."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
+from app.logs import redact
 from app.names import NAME_PATTERN, RESERVED, name_problem
 
 
@@ -173,6 +176,27 @@ def project(progress: dict, kind: str, event: dict, job_id: int) -> dict:
     return progress
 
 
+@dataclasses.dataclass(frozen=True)
+class JobRecord:
+    """One job as the store holds it (app/jobs/store.py builds it from a row)."""
+
+    id: int
+    params: dict[str, Any]  # the POST body, as stored (a row from an older release may not parse)
+    state: JobState
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress: dict[str, Any] = dataclasses.field(default_factory=dict)  # see project()
+    error: str | None = None
+    model_version: str | None = None  # name@version exported
+    cancel_requested: bool = False
+    worker: str | None = None  # the runner that holds it while it runs
+    heartbeat_at: float | None = None
+    events_offset: int = 0  # bytes of the trainer's events file already copied into the store
+
+
+# A job as the API shows it: its record, what may be done with it, no server paths. (A comment,
+# not a docstring: pydantic would put that in the OpenAPI schema.)
 class Job(BaseModel):
     id: int
     state: JobState
@@ -187,3 +211,19 @@ class Job(BaseModel):
     cancellable: bool
     resumable: bool
     deletable: bool
+
+    @classmethod
+    def of(cls, record: JobRecord, flags: dict[str, bool]) -> Job:
+        """`flags`: what may be done with it now (see state_flags)."""
+        return cls(
+            id=record.id,
+            state=record.state,
+            params=record.params,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+            progress=JobProgress.model_validate(record.progress),
+            error=redact(record.error) if record.error else None,
+            model_version=record.model_version,
+            **flags,
+        )

@@ -2,10 +2,11 @@
 
 The routes use this façade alone. Jobs and their events live in the job store (SQLite, or
 PostgreSQL shared by replicas); a JobRunner (app/jobs/runner.py), in this process or in a
-`dcgan-worker`, claims queued jobs from it and runs their trainers. So every action here is a
-change in the store that any runner sees, and following a job reads the store: a replica that
-does not run the job streams its events as well as one that does. Every method runs its store
-calls on the store's threads: a slow or locked database never holds the event loop.
+`dcgan-worker`, claims queued jobs through the façade's runner side (app/jobs/queue.py) and
+runs their trainers. So every action here is a change in the store that any runner sees, and
+following a job reads the store: a replica that does not run the job streams its events as well
+as one that does. Every method runs its store calls on the store's threads: a slow or locked
+database never holds the event loop. A job is read as a JobRecord and shown as a Job.
 """
 
 from __future__ import annotations
@@ -18,18 +19,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from app.jobs.paths import JOBS_FOLDER, JobPaths
-from app.jobs.schema import FINISHED, RESUMABLE, JobParams, JobState, state_flags
+from app.jobs.paths import JobPaths
+from app.jobs.schema import FINISHED, RESUMABLE, Job, JobParams, JobRecord, JobState, state_flags
 from app.jobs.store import DiskFull, JobStore, QueueFull, StoreUnavailable
-from app.serving.loading import redact
+from app.logs import redact
 
 log = logging.getLogger("app")
 POLL_SECONDS = 1.0  # how often a follower looks for events written by another process
 PING_SECONDS = 2.0  # how long readiness waits for the database to take a write
-PUBLIC_FIELDS = (
-    "id", "state", "params", "created_at", "started_at", "finished_at", "progress",
-    "model_version",
-)  # fmt: skip
 
 __all__ = ["DiskFull", "JobConflict", "Jobs", "NoSuchJob", "QueueFull", "StoreUnavailable"]
 
@@ -58,18 +55,16 @@ class Jobs:
     def _set_folders_aside(self, database: Path) -> None:
         """A fresh database numbers jobs from 1 again: the old jobs' folders (their checkpoints)
         go beside the old database, so no new job resumes an old job's run."""
-        folders = self.data_dir / JOBS_FOLDER
-        if folders.exists():
-            moved = folders.with_name(JOBS_FOLDER + database.suffix)
-            folders.rename(moved)
+        moved = JobPaths.move_all_aside(self.data_dir, database.suffix)
+        if moved is not None:
             log.error("the old jobs' folders moved to %s", moved.name)
 
     # -- reading -------------------------------------------------------------------------------
 
-    async def get(self, job_id: int) -> dict:
+    async def get(self, job_id: int) -> Job:
         return await self.store.call(self._get, job_id)
 
-    async def list(self, limit: int, offset: int) -> tuple[list[dict], int]:
+    async def list(self, limit: int, offset: int) -> tuple[list[Job], int]:
         return await self.store.call(self._list, limit, offset)
 
     async def follow(self, job_id: int, after: int) -> AsyncIterator[tuple[int, str, dict]]:
@@ -83,7 +78,7 @@ class Jobs:
             if new:
                 continue
             job = await self.store.call(self.store.get, job_id)
-            if job is None or job["state"] in FINISHED:
+            if job is None or job.state in FINISHED:
                 if not await self.store.call(self.store.events_after, job_id, after):
                     return
                 continue
@@ -94,7 +89,7 @@ class Jobs:
         return await self.store.call(self._sample, job_id, epoch)
 
     async def samples(self, job_id: int) -> list[Path]:
-        return await self.store.call(lambda: self.paths(self._get(job_id)["id"]).samples())
+        return await self.store.call(lambda: self.paths(self._record(job_id).id).samples())
 
     async def problem(self) -> str | None:
         """Why jobs cannot run now (their runner or the database is down), else None."""
@@ -114,19 +109,19 @@ class Jobs:
 
     # -- acting --------------------------------------------------------------------------------
 
-    async def create(self, params: JobParams) -> dict:
+    async def create(self, params: JobParams) -> Job:
         """Queue a job; raises QueueFull beyond max_queued waiting jobs."""
         job = await self.store.call(self._create, params)
         self._written()
         self.wake_runner()
         return job
 
-    async def cancel(self, job_id: int) -> dict:
+    async def cancel(self, job_id: int) -> Job:
         job = await self.store.call(self._cancel, job_id)
         self._written()
         return job
 
-    async def resume(self, job_id: int) -> dict:
+    async def resume(self, job_id: int) -> Job:
         job = await self.store.call(self._resume, job_id)
         self._written()
         self.wake_runner()
@@ -136,7 +131,7 @@ class Jobs:
         """A finished job, its events and its folder (not the model version it exported)."""
         await self.store.call(self._delete, job_id)
 
-    # -- what runners call ---------------------------------------------------------------------
+    # -- what runners call (through JobQueue): writes that wake this process's followers -------
 
     async def set_state(
         self, job_id: int, state: JobState, error: str | None = None, **data
@@ -156,13 +151,16 @@ class Jobs:
         self._tick.set()
         self._tick = asyncio.Event()
 
-    def _get(self, job_id: int) -> dict:
+    def _record(self, job_id: int) -> JobRecord:
         job = self.store.get(job_id)
         if job is None:
             raise NoSuchJob(f"no job {job_id}")
-        return self.public(job)
+        return job
 
-    def _list(self, limit: int, offset: int) -> tuple[list[dict], int]:
+    def _get(self, job_id: int) -> Job:
+        return self.public(self._record(job_id))
+
+    def _list(self, limit: int, offset: int) -> tuple[list[Job], int]:
         jobs, total = self.store.list(limit, offset)
         return [self.public(j) for j in jobs], total
 
@@ -172,42 +170,39 @@ class Jobs:
         flags["resumable"] = flags["resumable"] and self.paths(job_id).has_checkpoint()
         return flags
 
-    def public(self, job: dict) -> dict:
-        """A job as the API shows it: its record, what may be done with it, no server paths."""
-        shown = {k: job[k] for k in PUBLIC_FIELDS}
-        shown["error"] = redact(job["error"]) if job["error"] else None
-        return shown | self.flags(job["id"], job["state"])
+    def public(self, job: JobRecord) -> Job:
+        return Job.of(job, self.flags(job.id, job.state))
 
     def _sample(self, job_id: int, epoch: int) -> Path:
-        path = self.paths(self._get(job_id)["id"]).sample(epoch)
+        path = self.paths(self._record(job_id).id).sample(epoch)
         if not path.is_file():
             raise NoSuchJob(f"job {job_id} has no sample for epoch {epoch}")
         return path
 
-    def _create(self, params: JobParams) -> dict:
+    def _create(self, params: JobParams) -> Job:
         queued = {"state": JobState.QUEUED, **state_flags(JobState.QUEUED), "time": time.time()}
         job = self.store.create(
             params.model_dump(exclude_none=True), self.max_queued, ("state", queued)
         )
         return self.public(job)
 
-    def _cancel(self, job_id: int) -> dict:
-        job = self._get(job_id)
-        if job["state"] == JobState.QUEUED:
+    def _cancel(self, job_id: int) -> Job:
+        job = self._record(job_id)
+        if job.state == JobState.QUEUED:
             self._set_state(job_id, JobState.CANCELLED)
-        elif job["state"] == JobState.RUNNING and self.store.request_cancel(job_id):
+        elif job.state == JobState.RUNNING and self.store.request_cancel(job_id):
             self._emit(job_id, "cancelling", {})  # the runner stops the trainer (see runner.py)
         else:
             raise JobConflict(
-                f"job {job_id} is {job['state']}; only queued or running jobs can be cancelled"
+                f"job {job_id} is {job.state}; only queued or running jobs can be cancelled"
             )
         return self._get(job_id)
 
-    def _resume(self, job_id: int) -> dict:
-        job = self._get(job_id)
-        if job["state"] not in RESUMABLE:
+    def _resume(self, job_id: int) -> Job:
+        job = self._record(job_id)
+        if job.state not in RESUMABLE:
             raise JobConflict(
-                f"job {job_id} is {job['state']}; only "
+                f"job {job_id} is {job.state}; only "
                 f"{', '.join(sorted(RESUMABLE))} jobs can be resumed"
             )
         if not self.paths(job_id).has_checkpoint():
@@ -216,9 +211,9 @@ class Jobs:
         return self._get(job_id)
 
     def _delete(self, job_id: int) -> None:
-        job = self._get(job_id)
-        if job["state"] not in FINISHED:
-            raise JobConflict(f"job {job_id} is {job['state']}; cancel it first")
+        job = self._record(job_id)
+        if job.state not in FINISHED:
+            raise JobConflict(f"job {job_id} is {job.state}; cancel it first")
         self.store.delete(job_id)
         shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
 

@@ -7,12 +7,13 @@ Every method is one statement or one transaction, so several processes can share
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
 
 from app.jobs.database import Database, DiskFull, StoreUnavailable
-from app.jobs.schema import ACTIVE, FINISHED, JobState
+from app.jobs.schema import ACTIVE, FINISHED, JobRecord, JobState
 
 # Migration N brings the schema from version N-1 to N; {id} is the dialect's id column.
 MIGRATIONS = [
@@ -45,7 +46,6 @@ MIGRATIONS = [
     """,
 ]
 __all__ = ["DiskFull", "JobStore", "QueueFull", "StoreUnavailable"]
-_IN_ACTIVE = "('" + "', '".join(sorted(ACTIVE)) + "')"
 
 
 class QueueFull(Exception):
@@ -60,15 +60,14 @@ class JobStore(Database):
         if self.dialect == "sqlite":
             found = self._one("SELECT name FROM sqlite_master WHERE type='table' AND name='jobs'")
         else:
-            found = self._one("SELECT to_regclass('jobs') AS name")
-            found = found if found and found["name"] else None
-        return 1 if found else 0
+            found = self._one("SELECT to_regclass('jobs') AS name")  # a row, its name NULL if none
+        return 1 if found and found["name"] else 0
 
     # -- jobs ----------------------------------------------------------------------------------
 
     def create(
         self, params: dict, max_queued: int | None = None, event: tuple[str, dict] | None = None
-    ) -> dict:
+    ) -> JobRecord:
         """A queued job, with its first event if given (both or neither: one transaction)."""
         with self._transaction():
             if max_queued is not None:
@@ -76,24 +75,24 @@ class JobStore(Database):
                 if queued >= max_queued:
                     raise QueueFull(f"{queued} jobs are queued already (the limit)")
             row = self._one(
-                "INSERT INTO jobs (params, state, created_at) VALUES (?, ?, ?) RETURNING id",
+                "INSERT INTO jobs (params, state, created_at) VALUES (?, ?, ?) RETURNING *",
                 json.dumps(params),
                 JobState.QUEUED,
                 time.time(),
             )
             if event is not None:
                 self._append(row["id"], *event)
-        return self.get(row["id"])
+        return _record(row)
 
-    def get(self, job_id: int) -> dict | None:
+    def get(self, job_id: int) -> JobRecord | None:
         row = self._one("SELECT * FROM jobs WHERE id = ?", job_id)
-        return _job(row) if row else None
+        return _record(row) if row else None
 
-    def list(self, limit: int, offset: int) -> tuple[list[dict], int]:
+    def list(self, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         rows = self._all("SELECT * FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?", limit, offset)
-        return [_job(r) for r in rows], self._one("SELECT COUNT(*) AS n FROM jobs")["n"]
+        return [_record(r) for r in rows], self._one("SELECT COUNT(*) AS n FROM jobs")["n"]
 
-    def claim(self, worker: str) -> dict | None:
+    def claim(self, worker: str) -> JobRecord | None:
         """The oldest queued job, now running on `worker`; None when nothing is queued.
         Two claimers never get the same job."""
         lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
@@ -109,7 +108,7 @@ class JobStore(Database):
                 now,
                 JobState.QUEUED,
             )
-        return _job(row) if row else None
+        return _record(row) if row else None
 
     def heartbeat(self, job_id: int, worker: str) -> bool:
         """Still ours? False when another process took the job over."""
@@ -123,14 +122,14 @@ class JobStore(Database):
             )
         )
 
-    def stale(self, older_than: float) -> list[dict]:
+    def stale(self, older_than: float) -> list[JobRecord]:
         """Running jobs whose worker has not been heard of since `older_than`."""
         rows = self._all(
             "SELECT * FROM jobs WHERE state = ? AND COALESCE(heartbeat_at, 0) < ? ORDER BY id",
             JobState.RUNNING,
             older_than,
         )
-        return [_job(r) for r in rows]
+        return [_record(r) for r in rows]
 
     def take_over(self, job_id: int, worker: str, older_than: float) -> bool:
         """Make a stale running job `worker`'s to recover; False when another got there first."""
@@ -146,13 +145,13 @@ class JobStore(Database):
             )
         )
 
-    def running_on(self, worker: str) -> list[dict]:
+    def running_on(self, worker: str) -> list[JobRecord]:
         rows = self._all(
             "SELECT * FROM jobs WHERE state = ? AND worker = ? ORDER BY id",
             JobState.RUNNING,
             worker,
         )
-        return [_job(r) for r in rows]
+        return [_record(r) for r in rows]
 
     def finished_before(self, when: float) -> list[int]:
         rows = self._all(
@@ -172,14 +171,13 @@ class JobStore(Database):
             job_id,
         )
 
-    def set_progress(self, job_id: int, progress: dict) -> None:
-        self._run("UPDATE jobs SET progress = ? WHERE id = ?", json.dumps(progress), job_id)
+    def set_progress(self, job_id: int, progress: dict, events_offset: int) -> None:
+        """The progress once the trainer's events up to `events_offset` (bytes) are in."""
+        sql = "UPDATE jobs SET progress = ?, events_offset = ? WHERE id = ?"
+        self._run(sql, json.dumps(progress), events_offset, job_id)
 
     def set_model_version(self, job_id: int, ref: str) -> None:
         self._run("UPDATE jobs SET model_version = ? WHERE id = ?", ref, job_id)
-
-    def set_events_offset(self, job_id: int, offset: int) -> None:
-        self._run("UPDATE jobs SET events_offset = ? WHERE id = ?", offset, job_id)
 
     def request_cancel(self, job_id: int) -> bool:
         """Mark a running job for cancelling; its worker sees it on its next poll."""
@@ -203,9 +201,6 @@ class JobStore(Database):
             f"SELECT state, COUNT(*) AS jobs, COUNT({run}) AS timed, "
             f"COALESCE(SUM({run}), 0) AS seconds{within} FROM jobs GROUP BY state"
         )
-
-    def count_active(self) -> int:
-        return self._one(f"SELECT COUNT(*) AS n FROM jobs WHERE state IN {_IN_ACTIVE}")["n"]
 
     def delete(self, job_id: int) -> None:
         with self._transaction():
@@ -246,8 +241,9 @@ class JobStore(Database):
         return [(r["id"], r["type"], json.loads(r["data"])) for r in rows]
 
 
-def _job(row: dict) -> dict:
-    job = dict(row)
-    job["params"] = json.loads(job["params"])
-    job["progress"] = json.loads(job["progress"])
-    return job
+def _record(row: dict) -> JobRecord:
+    """A row as a record: its JSON columns parsed, its state and flag typed."""
+    job = {field.name: row[field.name] for field in dataclasses.fields(JobRecord)}
+    job["params"], job["progress"] = json.loads(job["params"]), json.loads(job["progress"])
+    job["state"], job["cancel_requested"] = JobState(job["state"]), bool(job["cancel_requested"])
+    return JobRecord(**job)

@@ -6,25 +6,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 import time
 from pathlib import Path
 
 import numpy as np
 
+from app.logs import redact
 from app.serving.generator import Generator, NotExact, Options, fingerprint
 from app.serving.graphs import LATENT_SIGNATURES
 from app.serving.modelsdir import saved_model_dir
 
 log = logging.getLogger("app")
 DEFAULT_OPTIONS = Options()
-# Absolute, ./ or ../ relative, or with two slashes or more: a path, not a ratio like 3/4.
-_PATH = re.compile(r"(?:(?<![\w.])/|\.\.?/|\b[\w.+-]+/(?=[\w.+-]+/))(?:[\w.+-]+/)*([\w.+-]+)")
-
-
-def redact(text: str) -> str:
-    """Paths reduced to their last part: answers without a token never show server paths."""
-    return _PATH.sub(r"…/\1", text)
 
 
 @dataclasses.dataclass

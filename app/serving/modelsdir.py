@@ -1,6 +1,6 @@
 """The models folder, as the trainer's exports and TF Serving lay it out: models/NAME/VERSION/
 with an integer VERSION (the SavedModel itself, model.json and previews beside it), and, written
-by the service, models/NAME/active.json naming the version that NAME serves.
+by the service (ModelRegistry alone), models/NAME/active.json naming the version NAME serves.
 
 Two names are shared with the trainer (training/export.py spells them too; a test checks that
 both agree): models/NAME/.last-version, the highest version NAME ever had, which the trainer

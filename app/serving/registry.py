@@ -27,6 +27,7 @@ from app.serving.modelsdir import (
     discover,
     read_active,
     reserve_version,
+    sweep_exports,
     tree_mtime,
     write_active,
 )
@@ -231,6 +232,19 @@ class ModelRegistry:
             self.active[name] = chosen
         self._evict()
         return model
+
+    async def pin(self, name: str) -> None:
+        """Pin the version `name` serves now, unless active.json names one already: before a job
+        that must not activate its export starts, since a replica serves a new version that
+        loads when nothing pins another."""
+        async with self._changing:
+            current, folder = self.active.get(name), self.models_dir / name
+            if current is not None and await asyncio.to_thread(read_active, folder) is None:
+                await asyncio.to_thread(write_active, folder, current)
+
+    async def sweep_dead_exports(self) -> list[Path]:
+        """Remove the temporary folders of exports whose trainer died (see sweep_exports)."""
+        return await asyncio.to_thread(sweep_exports, self.models_dir)
 
     async def activate(self, name: str, version: int) -> ModelVersion:
         async with self._changing:  # a delete of the version waits, so it cannot stay pinned

@@ -24,8 +24,8 @@ from app.api.deps import (
 from app.api.errors import AUTH, INVALID, errors
 from app.jobs.schema import Job, JobParams
 from app.jobs.service import DiskFull, JobConflict, NoSuchJob, QueueFull, StoreUnavailable
+from app.logs import redact
 from app.serving.encoding import progress_gif
-from app.serving.loading import redact
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=errors(INVALID))
 JobId = Annotated[int, Path(ge=1, le=2**53, description="The job's id.", examples=[1]), Digits]
@@ -68,14 +68,14 @@ async def create_job(
     registry: RegistryDep,
     settings: SettingsDep,
     response: Response,
-) -> dict:
+) -> Job:
     """Queue a training run; follow it at the `Location` URL and its /events."""
     kinds = {name: registry.describe(name)["conditional"] for name in registry.names()}
     problem = export_name_problem(body, kinds, settings.protected_names)
     if problem:
         raise HTTPException(409, problem)
     job = await _call(jobs.create, body)
-    response.headers["Location"] = f"/jobs/{job['id']}"
+    response.headers["Location"] = f"/jobs/{job.id}"
     return job
 
 
@@ -107,10 +107,10 @@ async def list_jobs(
     offset: Annotated[
         int, Query(ge=0, le=10**9, description="Jobs to skip, newest first."), Digits
     ] = 0,
-) -> dict:
+) -> JobPage:
     """Every job, newest first."""
     page, total = await _call(jobs.list, limit, offset)
-    return {"jobs": page, "total": total, "limit": limit, "offset": offset}
+    return JobPage(jobs=page, total=total, limit=limit, offset=offset)
 
 
 @router.get(
@@ -120,14 +120,14 @@ async def list_jobs(
     response_model=Job,
     responses=errors(NOT_FOUND),
 )
-async def get_one(job_id: JobId, jobs: JobsDep) -> dict:
+async def get_one(job_id: JobId, jobs: JobsDep) -> Job:
     """One job: parameters, state, what may be done with it, progress, error, exported version."""
     return await _call(jobs.get, job_id)
 
 
 async def existing_job(job_id: JobId, jobs: JobsDep) -> int:
     """404 before a stream starts, rather than inside it."""
-    return (await _call(jobs.get, job_id))["id"]
+    return (await _call(jobs.get, job_id)).id
 
 
 @router.get(
@@ -195,7 +195,7 @@ async def gif(job_id: JobId, jobs: JobsDep) -> Response:
     dependencies=[Depends(require_token)],
     responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
-async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
+async def cancel(job_id: JobId, jobs: JobsDep) -> Job:
     """Stop a job: a running trainer checkpoints first; the state becomes `cancelled`."""
     return await _call(jobs.cancel, job_id)
 
@@ -208,7 +208,7 @@ async def cancel(job_id: JobId, jobs: JobsDep) -> dict:
     dependencies=[Depends(require_token)],
     responses=errors(AUTH | NOT_FOUND | CONFLICT),
 )
-async def resume(job_id: JobId, jobs: JobsDep) -> dict:
+async def resume(job_id: JobId, jobs: JobsDep) -> Job:
     """Queue a cancelled, failed or interrupted job again, from its latest checkpoint."""
     return await _call(jobs.resume, job_id)
 
