@@ -59,7 +59,7 @@ def test_create_list_cancel_delete_and_the_queue_cap(jobs):
         assert not jobs.paths(first.id).root.exists()
         with pytest.raises(NoSuchJob):
             await jobs.get(first.id)
-        page, total = await jobs.list(10, 0)
+        page, total = await jobs.page(10, 0)
         assert total == 1 and page[0].params["name"] == "b"
 
     asyncio.run(scenario())

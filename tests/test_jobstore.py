@@ -63,7 +63,7 @@ def check_store(store: JobStore) -> None:
     assert [store.add_event(first.id, "state", {"n": i}) for i in range(3)] == [1, 2, 3]
     assert store.add_event(second.id, "state", {}) == 2  # ids count per job
     assert [e[0] for e in store.events_after(first.id, 1)] == [2, 3]
-    page, total = store.list(limit=1, offset=0)
+    page, total = store.page(limit=1, offset=0)
     assert total == 2 and page[0].id == second.id  # newest first
     with pytest.raises(QueueFull):
         store.create({"name": "c"}, max_queued=2)
@@ -145,7 +145,7 @@ def test_each_thread_has_its_own_connection_and_transactions_do_not_mix(store):
         thread.start()
     for thread in threads:
         thread.join(60)
-    jobs, total = store.list(10, 0)
+    jobs, total = store.page(10, 0)
     assert total == 4
     for job in jobs:
         assert [e[0] for e in store.events_after(job.id, 0)] == list(range(1, 21))

@@ -40,6 +40,11 @@ class Error(BaseModel):
     detail: str | list[Problem] = Field(examples=["what was wrong, in words"])
 
 
+def ok_response(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI 200 response of a route that answers `media_type` (errors() adds the rest)."""
+    return {200: {"content": {media_type: {}}}}
+
+
 def errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these error statuses, each answered with the Error model."""
     return {status: {"model": Error, "description": text} for status, text in descriptions.items()}

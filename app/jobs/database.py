@@ -131,6 +131,13 @@ class Database:
             row = conn.execute(self._sql(sql), args).fetchone()
         return dict(row) if row else None
 
+    def _row(self, sql: str, *args) -> dict:
+        """The row of a query that always gives one (a COUNT, an INSERT ... RETURNING)."""
+        row = self._one(sql, *args)
+        if row is None:
+            raise RuntimeError(f"no row from {sql!r}")
+        return row
+
     def _run(self, sql: str, *args) -> int:
         with self._connection() as conn:
             return conn.execute(self._sql(sql), args).rowcount

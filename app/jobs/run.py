@@ -137,9 +137,11 @@ class JobRun:
     async def _watch(self) -> list[dict]:
         """Copy the trainer's events into the store until it exits; heed cancel requests."""
         offset, events, stopper = self.job.events_offset, [], None
+        proc = self.proc
+        assert proc is not None  # started by run() before it watches
         try:
             while True:
-                exited = await exited_within(self.proc, POLL_SECONDS)
+                exited = await exited_within(proc, POLL_SECONDS)
                 offset, new = await self._ingest_new(offset)
                 events += new
                 if exited:

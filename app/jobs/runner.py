@@ -84,7 +84,8 @@ class JobRunner:
         self._supervisor.stopping = self.retry.giving_up = True
         if self._current is not None and self._current.proc is not None:
             await self._current.stop_trainer()
-            await asyncio.wait({self.task}, timeout=LOCK_WAIT_SECONDS)
+            if self.task:
+                await asyncio.wait({self.task}, timeout=LOCK_WAIT_SECONDS)
         if self.task:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)

@@ -64,7 +64,7 @@ class Jobs:
     async def get(self, job_id: int) -> Job:
         return await self.store.call(self._get, job_id)
 
-    async def list(self, limit: int, offset: int) -> tuple[list[Job], int]:
+    async def page(self, limit: int, offset: int) -> tuple[list[Job], int]:
         return await self.store.call(self._list, limit, offset)
 
     async def follow(self, job_id: int, after: int) -> AsyncIterator[tuple[int, str, dict]]:
@@ -161,7 +161,7 @@ class Jobs:
         return self.public(self._record(job_id))
 
     def _list(self, limit: int, offset: int) -> tuple[list[Job], int]:
-        jobs, total = self.store.list(limit, offset)
+        jobs, total = self.store.page(limit, offset)
         return [self.public(j) for j in jobs], total
 
     def flags(self, job_id: int, state: str) -> dict[str, bool]:

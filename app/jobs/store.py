@@ -71,10 +71,10 @@ class JobStore(Database):
         """A queued job, with its first event if given (both or neither: one transaction)."""
         with self._transaction():
             if max_queued is not None:
-                queued = self._one("SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'")["n"]
+                queued = self._row("SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'")["n"]
                 if queued >= max_queued:
                     raise QueueFull(f"{queued} jobs are queued already (the limit)")
-            row = self._one(
+            row = self._row(
                 "INSERT INTO jobs (params, state, created_at) VALUES (?, ?, ?) RETURNING *",
                 json.dumps(params),
                 JobState.QUEUED,
@@ -88,9 +88,9 @@ class JobStore(Database):
         row = self._one("SELECT * FROM jobs WHERE id = ?", job_id)
         return _record(row) if row else None
 
-    def list(self, limit: int, offset: int) -> tuple[list[JobRecord], int]:
+    def page(self, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         rows = self._all("SELECT * FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?", limit, offset)
-        return [_record(r) for r in rows], self._one("SELECT COUNT(*) AS n FROM jobs")["n"]
+        return [_record(r) for r in rows], self._row("SELECT COUNT(*) AS n FROM jobs")["n"]
 
     def claim(self, worker: str) -> JobRecord | None:
         """The oldest queued job, now running on `worker`; None when nothing is queued.
@@ -217,7 +217,7 @@ class JobStore(Database):
     def _append(self, job_id: int, type_: str, data: dict) -> int:
         if self.dialect == "postgresql":  # one writer of a job's events at a time
             self._run("SELECT id FROM jobs WHERE id = ? FOR UPDATE", job_id)
-        next_id = self._one(
+        next_id = self._row(
             "SELECT COALESCE(MAX(id), 0) + 1 AS n FROM events WHERE job_id = ?", job_id
         )["n"]
         self._run(

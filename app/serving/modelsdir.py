@@ -41,7 +41,7 @@ def saved_model_dir(version_dir: Path) -> Path:
 def discover(models_dir: Path) -> dict[tuple[str, int], Path]:
     """(name, version) -> folder, for every models_dir/NAME/VERSION with an integer VERSION
     under a servable NAME (the evaluation classifier's folder is not a generator)."""
-    found = {}
+    found: dict[tuple[str, int], Path] = {}
     if not models_dir.is_dir():
         return found
     for name_dir in models_dir.iterdir():

@@ -21,7 +21,7 @@ from app.api.deps import (
     require_json,
     require_token,
 )
-from app.api.errors import AUTH, INVALID, errors
+from app.api.errors import AUTH, INVALID, errors, ok_response
 from app.jobs.schema import Job, JobParams
 from app.jobs.service import DiskFull, JobConflict, NoSuchJob, QueueFull, StoreUnavailable
 from app.logs import redact
@@ -109,7 +109,7 @@ async def list_jobs(
     ] = 0,
 ) -> JobPage:
     """Every job, newest first."""
-    page, total = await _call(jobs.list, limit, offset)
+    page, total = await _call(jobs.page, limit, offset)
     return JobPage(jobs=page, total=total, limit=limit, offset=offset)
 
 
@@ -160,7 +160,7 @@ async def events(
     operation_id="getJobSample",
     summary="Get an epoch's sample grid",
     response_class=FileResponse,
-    responses={200: {"content": {"image/png": {}}}} | errors({404: "No such job or sample."}),
+    responses=ok_response("image/png") | errors({404: "No such job or sample."}),
 )
 async def sample(
     job_id: JobId,
@@ -176,7 +176,7 @@ async def sample(
     operation_id="getJobProgressGif",
     summary="Get a job's samples as an animation",
     response_class=Response,
-    responses={200: {"content": {"image/gif": {}}}}
+    responses=ok_response("image/gif")
     | errors(NOT_FOUND | {409: "The job has finished no epoch yet."}),
 )
 async def gif(job_id: JobId, jobs: JobsDep) -> Response:
