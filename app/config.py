@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.serving.shipped import default_models_dir
@@ -27,7 +35,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="dcgan-serve listen port")
     workers: int = Field(1, ge=1, description="dcgan-serve worker processes")
     limit_concurrency: int = Field(
-        512, ge=1, description="dcgan-serve: connections and requests at once; 503 beyond"
+        1024, ge=2, description="dcgan-serve: connections and requests at once; 503 beyond"
+    )
+    max_event_streams: int = Field(
+        512,
+        ge=1,
+        description="open /jobs/{id}/events streams at once (per process); 503 beyond. Below "
+        "DCGAN_LIMIT_CONCURRENCY, so that followers never take health probes' places",
     )
     header_timeout: float = Field(
         10, gt=0, description="dcgan-serve: seconds a client has to send a request's headers"
@@ -94,6 +108,12 @@ class Settings(BaseSettings):
     max_idle_versions: int = Field(
         2, ge=0, description="versions kept loaded besides the active ones (LRU)"
     )
+    max_loaded_versions: int = Field(
+        6,
+        ge=1,
+        description="versions kept loaded in all, active ones included (LRU; the default "
+        "model's stays): an unloaded one loads again when asked for",
+    )
     api_token: str | None = Field(
         None, description="Bearer token required by POST and DELETE endpoints"
     )
@@ -140,6 +160,16 @@ class Settings(BaseSettings):
 
     access_log: bool = Field(True, description="dcgan-serve: a log line per request")
 
+    @model_validator(mode="after")
+    def _streams_leave_room(self) -> Settings:
+        if self.max_event_streams >= self.limit_concurrency:
+            raise ValueError(
+                f"DCGAN_MAX_EVENT_STREAMS ({self.max_event_streams}) must be below "
+                f"DCGAN_LIMIT_CONCURRENCY ({self.limit_concurrency}), or open event streams "
+                "would leave no room for health probes"
+            )
+        return self
+
 
 def _absolute(path: str | Path | None) -> Path | None:
     """Relative to the folder the service starts in, once: trainers run in job folders.
@@ -147,3 +177,14 @@ def _absolute(path: str | Path | None) -> Path | None:
     if path is None or str(path) == "":
         return None
     return Path(path).expanduser().resolve()
+
+
+def read_settings(prog: str) -> Settings:
+    """Settings for a command line: bad DCGAN_* values end it with one line each, no traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = f"DCGAN_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
+            print(f"{prog}: {where}{error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None

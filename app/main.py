@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.deps import Streams
 from app.api.errors import http_error, validation_error
 from app.api.guard import Guard
 from app.api.routes import docs, generate, health, interpolate, jobs, models, noise, pages
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or Settings()
     app.state.metrics = Metrics()
+    app.state.streams = Streams(app.state.settings.max_event_streams)
     app.add_middleware(Guard, settings=app.state.settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestId)  # outermost: every answer, Guard's refusals too, has its id

@@ -24,7 +24,12 @@ def model_registry(settings: Settings, device: str = "CPU", *, serving: bool) ->
     )
     if serving:
         return ModelRegistry(
-            settings.models_dir, settings.default_model, options, device, settings.max_idle_versions
+            settings.models_dir,
+            settings.default_model,
+            options,
+            device,
+            settings.max_idle_versions,
+            max_loaded=settings.max_loaded_versions,
         )
     return ModelRegistry(
         settings.models_dir, settings.default_model, options, device, max_idle=0, eager=False

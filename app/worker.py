@@ -14,7 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from app.config import Settings
+from app.config import Settings, read_settings
 from app.jobs.store import StoreUnavailable
 from app.logs import log_handler
 from app.parts import job_runner, job_service, model_registry
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         help="how jobs record this worker (default: HOST/worker-PID)",
     )
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = read_settings("dcgan-worker")
     handler = log_handler(settings.log_format, "%(levelname)s: %(message)s")
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     return asyncio.run(run(settings, args.name))

@@ -96,3 +96,29 @@ def test_pin_keeps_the_served_version_and_never_overrides_a_choice(models):
     assert read_active(models / "dcgan") == 1
     asyncio.run(registry.pin("new-name"))
     assert not (models / "new-name").exists()
+
+
+def test_many_names_stay_within_max_loaded_and_each_loads_again_when_asked(models):
+    """Names jobs make, each used once: at most max_loaded versions stay in memory (the default
+    model's always among them), and a polled refresh does not load the unloaded ones back."""
+    for i in range(4):
+        shutil.copytree(models / "dcgan" / "2", models / f"n{i}" / "1")
+
+    def ready(registry: ModelRegistry) -> set[str]:
+        return {
+            m.ref for vs in registry.versions.values() for m in vs.values() if m.status == "ready"
+        }
+
+    async def scenario():
+        registry = ModelRegistry(models, "dcgan", Options(max_rows=16), max_loaded=2)
+        await registry.refresh()
+        seen = [ready(registry)]
+        for i in range(4):
+            assert (await registry.resolve(f"n{i}")).status == "ready"
+            seen.append(ready(registry))
+        await registry.refresh()
+        seen.append(ready(registry))
+        return seen
+
+    for loaded in asyncio.run(scenario()):
+        assert len(loaded) <= 2 and "dcgan@2" in loaded, loaded

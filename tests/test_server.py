@@ -1,4 +1,5 @@
-"""dcgan-serve's limits: slow headers are cut off, too many connections get 503."""
+"""dcgan-serve's limits: slow headers are cut off, too many connections or event streams get
+503."""
 
 import socket
 import time
@@ -17,6 +18,8 @@ def server(models_dir):
         "DCGAN_MODELS_DIR": str(models_dir),
         "DCGAN_HEADER_TIMEOUT": "1",
         "DCGAN_LIMIT_CONCURRENCY": "20",
+        "DCGAN_MAX_EVENT_STREAMS": "2",
+        "DCGAN_RUN_JOBS": "off",  # its jobs stay queued: their streams stay open
     }
     with serving(env) as url:
         yield url
@@ -57,3 +60,23 @@ def test_connections_beyond_the_limit_get_503(server):
     deadline = time.monotonic() + 10
     while httpx.get(f"{server}/healthz").status_code != 200:
         assert time.monotonic() < deadline
+
+
+def test_event_streams_beyond_their_cap_get_503_and_probes_still_get_through(server):
+    job = httpx.post(f"{server}/jobs", json={"name": "streamed", "recipe": "tutorial"}).json()
+    events = f"{server}/jobs/{job['id']}/events"
+    with httpx.Client(timeout=10) as http:
+        with http.stream("GET", events) as first, http.stream("GET", events) as second:
+            assert first.status_code == second.status_code == 200
+            refused = http.get(events)
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+            assert "2 event streams are open" in refused.json()["detail"]
+            assert http.get(f"{server}/healthz").status_code == 200
+        deadline = time.monotonic() + 10  # the closed ones give their places back
+        while (status := http.get(f"{server}/jobs/{job['id']}").status_code) == 200:
+            with http.stream("GET", events) as again:
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "no place given back"
+            time.sleep(0.2)
+        assert status == 200

@@ -5,7 +5,9 @@ They are `async` so that FastAPI calls them on the event loop, not through a thr
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -35,6 +37,34 @@ BEARER = HTTPBearer(
     description="The service's DCGAN_API_TOKEN, sent as `Authorization: Bearer <token>`.",
     auto_error=False,
 )
+
+
+class Streams:
+    """The open event streams of this process, capped below the connection limit (uvicorn's
+    limit_concurrency): followers never take the places health probes and images need."""
+
+    def __init__(self, limit: int):
+        self.limit, self.open = limit, 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.open += 1
+        try:
+            yield
+        finally:
+            self.open -= 1
+
+
+async def stream_room(request: Request) -> Streams:
+    """503 before a stream starts when as many are open as allowed."""
+    streams: Streams = request.app.state.streams
+    if streams.open >= streams.limit:
+        raise HTTPException(
+            503,
+            f"{streams.open} event streams are open, the most this server keeps; retry later",
+            headers={"Retry-After": "5"},
+        )
+    return streams
 
 
 async def get_settings(request: Request) -> Settings:
@@ -105,3 +135,5 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 RendererDep = Annotated[Renderer, Depends(get_renderer)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
+
+StreamsDep = Annotated[Streams, Depends(stream_room)]

@@ -21,7 +21,7 @@ import logging.config
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from app.config import Settings
+from app.config import Settings, read_settings
 from app.logs import uvicorn_log_config
 
 # What HeaderTimeout overrides: asyncio.Protocol's connection callbacks and httptools' parser
@@ -94,7 +94,7 @@ def serve(argv: list[str] | None = None) -> None:
     """dcgan-serve: uvicorn with the settings' address, workers and limits."""
     import uvicorn
 
-    settings = Settings()
+    settings = read_settings("dcgan-serve")
     parser = argparse.ArgumentParser(prog="dcgan-serve", description="Serve dcgan-digits.")
     parser.add_argument("--host", default=settings.host, help=f"default: {settings.host}")
     parser.add_argument("--port", type=int, default=settings.port, help=f"default: {settings.port}")

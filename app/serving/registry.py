@@ -3,23 +3,21 @@
 The folder is the source of truth, so API replicas that share it agree: a version appears when
 its folder does (exports are renamed into place whole), disappears when it is deleted, and the
 version a name serves is the one in models/NAME/active.json, else the newest that loads. Active
-versions are loaded at once; others load when first asked for and are unloaded again when more
-than `max_idle` of them are in memory. State changes happen on the event loop; loading runs in
-a thread.
+versions are loaded at once; others load when first asked for. The least recently used are
+unloaded again beyond `max_idle` inactive or `max_loaded` in all (app/serving/eviction.py).
+State changes happen on the event loop; loading runs in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import gc
 import logging
 import shutil
 import time
 from pathlib import Path
 
 from app.names import parse_ref
+from app.serving.eviction import release_memory, to_unload
 from app.serving.generator import Options
 from app.serving.loading import DEFAULT_OPTIONS, ModelVersion, load_version, read_info
 from app.serving.modelsdir import (
@@ -52,6 +50,7 @@ class ModelRegistry:
         device: str = "CPU",
         max_idle: int = 2,
         eager: bool = True,
+        max_loaded: int = 6,
     ):
         self.models_dir, self.default, self.options, self.device = (
             models_dir,
@@ -59,7 +58,7 @@ class ModelRegistry:
             options,
             device,
         )
-        self.max_idle = max_idle
+        self.max_idle, self.max_loaded = max_idle, max_loaded
         self.eager = eager  # load the active versions (a worker only checks new exports)
         self.versions: dict[str, dict[int, ModelVersion]] = {}
         self.active: dict[str, int] = {}
@@ -185,6 +184,9 @@ class ModelRegistry:
             ready = [v for v in order if versions[v].status != "failed"]
             self.active.update({name: ready[0]} if ready else {})
             return
+        current = self.active.get(name)
+        if current in versions and versions[current].status == "unloaded" and current == order[0]:
+            return  # loaded before, unloaded to save memory: it loads again when asked for
         for version in order:
             model = await self.ensure_loaded(versions[version])
             if model.status == "ready":
@@ -198,16 +200,12 @@ class ModelRegistry:
         self.versions.setdefault(model.name, {})[model.version] = model
 
     def _evict(self) -> None:
-        """Unload the least recently used versions no name serves, beyond max_idle."""
-        idle = [
-            m
-            for name, versions in self.versions.items()
-            for v, m in versions.items()
-            if m.status == "ready" and self.active.get(name) != v
-        ]
-        evicted = sorted(idle, key=lambda m: m.last_used)[: max(len(idle) - self.max_idle, 0)]
+        """Unload the least recently used versions beyond max_idle and max_loaded."""
+        evicted = to_unload(
+            self.versions, self.active, self.default, self.max_idle, self.max_loaded
+        )
         for model in evicted:
-            log.info("unloading %s (not active, least recently used)", model.ref)
+            log.info("unloading %s (least recently used)", model.ref)
             model.unload()
         if evicted:
             release_memory()
@@ -277,11 +275,3 @@ class ModelRegistry:
         await asyncio.to_thread(reserve_version, self.models_dir / name, version)
         await asyncio.to_thread(shutil.rmtree, model.path)
         await self.refresh()
-
-
-def release_memory() -> None:
-    """Free what unloaded versions held now: a SavedModel's objects form reference cycles, which
-    only a full collection frees, and glibc keeps freed memory until asked to return it."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)

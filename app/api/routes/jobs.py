@@ -18,6 +18,7 @@ from app.api.deps import (
     JobsDep,
     RegistryDep,
     SettingsDep,
+    StreamsDep,
     require_json,
     require_token,
 )
@@ -135,11 +136,12 @@ async def existing_job(job_id: JobId, jobs: JobsDep) -> int:
     operation_id="jobEvents",
     summary="Follow a job's events (Server-Sent Events)",
     response_class=EventSourceResponse,
-    responses=errors(NOT_FOUND),
+    responses=errors(NOT_FOUND | {503: "As many event streams are open as the server keeps."}),
 )
 async def events(
     job_id: Annotated[int, Depends(existing_job)],
     jobs: JobsDep,
+    streams: StreamsDep,
     # A string of digits, not an int: lax int parsing would also take "+0.0" or " 1".
     last_event_id: Annotated[
         str,
@@ -151,8 +153,9 @@ async def events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: the trainer's events and state changes, each with an id; the
     stream ends with the job (a finished job replays its history)."""
-    async for event_id, kind, data in jobs.follow(job_id, int(last_event_id)):
-        yield ServerSentEvent(id=str(event_id), event=kind, data=data)
+    with streams.held():
+        async for event_id, kind, data in jobs.follow(job_id, int(last_event_id)):
+            yield ServerSentEvent(id=str(event_id), event=kind, data=data)
 
 
 @router.get(
