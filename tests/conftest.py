@@ -17,6 +17,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+# Fixtures that export and load generators: seconds a module, so their tests are `slow` (make
+# test-fast is the layer that loads no model).
+LOADS_MODELS = {"models_dir", "prior_models_dir", "registry", "classify", "evaluator"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if LOADS_MODELS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def synthetic_mnist(path: Path, train: int = 2048, test: int = 512) -> Path:

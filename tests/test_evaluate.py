@@ -62,6 +62,7 @@ def test_real_digits_score_near_the_floor(evaluator, mnist_path):
     assert metrics["fid_mnist"] < 50
 
 
+@pytest.mark.slow
 def test_committed_classifier_reaches_99_percent(mnist_path):
     mnist = load_mnist(mnist_path)
     if len(mnist.x_test) < 10_000:

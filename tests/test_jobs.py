@@ -114,6 +114,7 @@ def runner_on(tmp_path, **settings) -> JobRunner:
     return JobRunner(jobs, settings, registry, "test", serving=False)
 
 
+@pytest.mark.slow
 def test_a_locked_database_holds_the_job_until_it_is_released_and_loses_nothing(tmp_path):
     """Another process holds SQLite's write lock for longer than a statement waits: the runner
     logs, waits and tries again, says so meanwhile, and ends the job once the lock is gone (a
@@ -140,6 +141,7 @@ def test_a_locked_database_holds_the_job_until_it_is_released_and_loses_nothing(
     assert done.error.startswith("no MNIST at …/missing.npz")
 
 
+@pytest.mark.slow
 def test_a_runner_loop_that_dies_is_started_again_and_counted(tmp_path):
     """A row no runner can read (edited by hand) kills the loop at each claim; once repaired, the
     restarted loop recovers the job it had claimed."""

@@ -120,6 +120,7 @@ def test_a_database_from_before_migrations_is_upgraded_in_place(tmp_path):
     assert store._one("SELECT MAX(version) AS v FROM schema_version")["v"] == 2
 
 
+@pytest.mark.slow
 def test_a_database_locked_by_another_process_is_unavailable_for_writes_only(store):
     job = store.create({"name": "a"})
     with hold_sqlite_lock(store.path, seconds=30):

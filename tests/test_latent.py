@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.conftest import QUIET_TF, ROOT
@@ -49,6 +50,7 @@ print("sizes", model.generator.sizes)
 """
 
 
+@pytest.mark.slow
 def test_the_service_finds_exact_batches_for_a_prior_export_in_both_precisions(tmp_path):
     """Its self-test compares batched rows with rows alone, bit for bit; bfloat16's graph rewrite
     is process-wide, so a process each."""

@@ -95,6 +95,7 @@ def test_noise_errors_say_what_was_wrong(client):
     assert missing.status_code == 404 and "unknown model 'nope'" in missing.json()["detail"]
 
 
+@pytest.mark.slow
 def test_noise_reproduces_generate_on_the_shipped_default_model(tmp_path):
     from app.config import Settings
 
