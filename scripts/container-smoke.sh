@@ -260,7 +260,7 @@ training_job() {
   local code
   code=$(curl -sS -o "$WORK/job.json" -w '%{http_code}' -X POST \
     -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-    -d '{"name":"smoke","epochs":1,"limit":256}' "http://127.0.0.1:$PORT/jobs") ||
+    -d '{"name":"smoke","recipe":"tutorial","epochs":1,"limit":256}' "http://127.0.0.1:$PORT/jobs") ||
     fail "POST /jobs: no answer"
   case $code in
     2??) ;;

@@ -114,8 +114,9 @@ def test_the_readme_job_succeeds_with_live_epochs(served, tmp_path):
     assert states[0] == "queued" and states[-1] == "succeeded"
     assert Image.open(tmp_path / "progress.gif").n_frames == 3
     assert size(tmp_path / "epoch3.png") == (472, 472)
-    quick = np.stack(tiles((tmp_path / "quick.png").read_bytes(), 16, 4))
-    assert quick.std() > 20  # digits, not a grey square
+    served_now = httpx.get(f"{served}/generate?model=quick&n=16&seed=42")
+    assert served_now.headers["X-Model"] == "quick@1"  # the job's export, served at once
+    assert served_now.content == (tmp_path / "quick.png").read_bytes()
     listed = json.loads(done.stdout[done.stdout.rindex('{"jobs"') :])
     job = listed["jobs"][0]
     assert job["state"] == "succeeded" and job["model_version"] == "quick@1"
