@@ -98,7 +98,9 @@ class Database:
         self.migrate()
 
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        # Statements in flight finish first: a SQLite connection closed while another thread
+        # runs a statement on it crashes the process (seen as a segfault at a test's shutdown).
+        self._threads.shutdown(wait=True, cancel_futures=True)
         if self.dialect == "postgresql":
             self._pool.close()
             return
