@@ -22,17 +22,14 @@ def model_registry(settings: Settings, device: str = "CPU", *, serving: bool) ->
     options = generation_options(
         settings.precision, settings.generation_mode, settings.batch_max_images
     )
-    if serving:
-        return ModelRegistry(
-            settings.models_dir,
-            settings.default_model,
-            options,
-            device,
-            settings.max_idle_versions,
-            max_loaded=settings.max_loaded_versions,
-        )
     return ModelRegistry(
-        settings.models_dir, settings.default_model, options, device, max_idle=0, eager=False
+        settings.models_dir,
+        settings.default_model,
+        options,
+        device,
+        max_idle=settings.max_idle_versions if serving else 0,
+        eager=serving,
+        max_loaded=settings.max_loaded_versions,
     )
 
 

@@ -185,7 +185,7 @@ class ModelRegistry:
             self.active.update({name: ready[0]} if ready else {})
             return
         current = self.active.get(name)
-        if current in versions and versions[current].status == "unloaded" and current == order[0]:
+        if current == order[0] and versions[current].status == "unloaded":
             return  # loaded before, unloaded to save memory: it loads again when asked for
         for version in order:
             model = await self.ensure_loaded(versions[version])
