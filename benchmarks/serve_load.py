@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -310,6 +311,14 @@ def run_rows(urls: dict, model: str, seconds: float, rounds: int, drive, signatu
     return results, bare
 
 
+def served_version(folder: Path) -> Path:
+    """The version the service serves under this name: active.json's, else the newest."""
+    active = folder / "active.json"
+    if active.exists():
+        return folder / str(json.loads(active.read_text())["version"])
+    return max((p for p in folder.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
@@ -322,7 +331,7 @@ def main() -> None:
     drive = run_wrk if shutil.which("wrk") else run_httpx
     if drive is run_httpx:
         print("wrk not found: the httpx client shares the CPU, and is part of what is measured")
-    version_dir = max((args.models_dir / args.model).iterdir(), key=lambda p: int(p.name))
+    version_dir = served_version(args.models_dir / args.model)
     saved_model = (
         version_dir if (version_dir / "saved_model.pb").exists() else version_dir / "saved_model"
     )
